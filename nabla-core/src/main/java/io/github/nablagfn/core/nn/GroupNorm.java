@@ -1,0 +1,48 @@
+package io.github.nablagfn.core.nn;
+
+import org.nd4j.autodiff.samediff.SDIndex;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+
+/**
+ * Group normalisation (Wu and He 2018) over NCHW input: channels split into G groups, each
+ * normalised by its own mean and variance over (C/G, H, W), then scaled and shifted per channel:
+ * y = (x − μ_g)/√(σ²_g + ε) · γ + β. Parameters {@code name.weight} γ (C) = 1 and {@code name.bias}
+ * β (C) = 0.
+ *
+ * <p>Composed from elementary ops (reshape, mean, centre, mean of squares, rsqrt): ND4J 1.0.0-M2.1's
+ * {@code standardize} has no ε and its {@code batchNorm} fails in backprop for this use.
+ */
+public record GroupNorm(String name, int groups, int channels, double eps) {
+
+  public static GroupNorm create(ParameterSet params, String name, int groups, int channels, double eps) {
+    if (groups < 1 || channels < 1 || channels % groups != 0) {
+      throw new IllegalArgumentException("GroupNorm '" + name + "': " + channels + " channels in " + groups
+          + " groups; expected groups >= 1 dividing the channel count");
+    }
+    if (!(eps > 0)) {
+      throw new IllegalArgumentException("GroupNorm '" + name + "': eps = " + eps + "; expected > 0");
+    }
+    params.add(name + ".weight", Init.ones(channels));
+    params.add(name + ".bias", Init.zeros(channels));
+    return new GroupNorm(name, groups, channels, eps);
+  }
+
+  /** x: (B, C, H, W) → same shape. */
+  public SDVariable forward(GraphScope scope, SDVariable x) {
+    SameDiff sd = scope.sd();
+    SDVariable shape = x.shape();
+    // 1. (B, G, C/G·H·W)
+    SDVariable grouped = x.reshape(sd.concat(0, shape.get(SDIndex.point(0)).reshape(1),
+        sd.constant(org.nd4j.linalg.factory.Nd4j.createFromArray((long) groups, -1L))));
+    // 2. centre by the group mean
+    SDVariable centred = grouped.sub(grouped.mean(true, 2));
+    // 3. divide by √(variance + ε)
+    SDVariable normed = centred.mul(sd.math().rsqrt(centred.mul(centred).mean(true, 2).add(eps)));
+    // 4. back to (B, C, H, W), per-channel affine
+    SDVariable y = normed.reshape(shape);
+    SDVariable gamma = scope.param(name + ".weight").reshape(1, channels, 1, 1);
+    SDVariable beta = scope.param(name + ".bias").reshape(1, channels, 1, 1);
+    return y.mul(gamma).add(beta);
+  }
+}

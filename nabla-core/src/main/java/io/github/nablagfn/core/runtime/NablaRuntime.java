@@ -1,0 +1,79 @@
+package io.github.nablagfn.core.runtime;
+
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.util.function.Supplier;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.nativeblas.NativeOpsHolder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Process-wide runtime settings of the ND4J backend.
+ *
+ * <p>Thread count: ND4J's native loops use OpenMP. On a 2-core machine one thread was as fast as two
+ * when nothing else ran, and two degraded badly when the other core was busy, so the count is a
+ * setting: {@link #setThreads(int)}, or the system property {@code nabla.threads} read by
+ * {@link #init()}.
+ */
+public final class NablaRuntime {
+  private static final Logger LOG = LoggerFactory.getLogger(NablaRuntime.class);
+  /** System property holding the thread count applied by {@link #init()}. */
+  public static final String THREADS_PROPERTY = "nabla.threads";
+  private static volatile boolean initialised;
+
+  private NablaRuntime() {}
+
+  /** Applies {@code nabla.threads} if set. Idempotent; called by the library's entry points. */
+  public static synchronized void init() {
+    if (initialised) {
+      return;
+    }
+    initialised = true;
+    String value = System.getProperty(THREADS_PROPERTY);
+    if (value != null && !value.isBlank()) {
+      int threads;
+      try {
+        threads = Integer.parseInt(value.trim());
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(
+            "system property " + THREADS_PROPERTY + " = '" + value + "' is not an integer; expected 1.."
+                + Runtime.getRuntime().availableProcessors(), e);
+      }
+      setThreads(threads);
+    }
+  }
+
+  /** Sets the number of native (OpenMP) threads ND4J uses; must be at least 1. */
+  public static void setThreads(int threads) {
+    if (threads < 1) {
+      throw new IllegalArgumentException("threads = " + threads + "; expected at least 1");
+    }
+    Nd4j.getEnvironment().setMaxThreads(threads);
+    Nd4j.getEnvironment().setMaxMasterThreads(threads);
+    NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
+    LOG.debug("ND4J threads set to {}", threads);
+  }
+
+  /** The number of native threads ND4J currently uses. */
+  public static int threads() {
+    return Nd4j.getEnvironment().maxThreads();
+  }
+
+  /**
+   * Runs {@code action} with {@code System.out} silenced. SameDiff prints "Added differentiated op ..."
+   * with a hard-coded {@code System.out.println} (not a logger) when it first builds a gradient
+   * function; graph builders call this around {@code createGradFunction()}.
+   */
+  public static <T> T quietly(Supplier<T> action) {
+    PrintStream original = System.out;
+    synchronized (NablaRuntime.class) {
+      System.setOut(new PrintStream(OutputStream.nullOutputStream()));
+      try {
+        return action.get();
+      } finally {
+        System.setOut(original);
+      }
+    }
+  }
+}

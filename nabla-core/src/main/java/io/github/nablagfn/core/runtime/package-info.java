@@ -1,0 +1,2 @@
+/** Process-wide settings (thread count, quiet graph building) and seeded, reproducible randomness. */
+package io.github.nablagfn.core.runtime;

@@ -1,0 +1,174 @@
+package io.github.nablagfn.core.train;
+
+import io.github.nablagfn.core.io.Safetensors;
+import io.github.nablagfn.core.model.Denoiser;
+import io.github.nablagfn.core.model.DenoiserGraph;
+import io.github.nablagfn.core.nn.GraphScope;
+import io.github.nablagfn.core.optim.AdamW;
+import io.github.nablagfn.core.runtime.NablaRuntime;
+import io.github.nablagfn.core.runtime.Rng;
+import io.github.nablagfn.core.schedule.NoiseSchedule;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Denoising pretraining (Ho et al. 2020, "L_simple"): for x_0 from the data, t ~ U{0..T−1} and
+ * ε ~ N(0, I), x_t = √ᾱ_t x_0 + √(1−ᾱ_t) ε and the loss is mean((f_θ(x_t, t, c) − target)²), where
+ * the target is ε, x_0 or v per the denoiser's prediction type. Optimised with {@link AdamW}.
+ *
+ * <p>The graph is built once. Iteration k draws all its randomness from {@code Rng.of(seed).fork("pretrain", k)},
+ * so a run resumed from {@link #save(Path)} continues bit-identically.
+ */
+public final class Pretrainer {
+  private static final Logger LOG = LoggerFactory.getLogger(Pretrainer.class);
+  private static final String TARGET = "target";
+  private static final String LOSS = "loss";
+
+  private final Denoiser denoiser;
+  private final NoiseSchedule schedule;
+  private final AdamW optimizer;
+  private final int batchSize;
+  private final Rng rng;
+  private final SameDiff sd;
+  private final String[] paramNames;
+  private AdamW.State state;
+  private long iteration;
+
+  /**
+   * @param batchSize samples per iteration, at least 1
+   * @param seed the run seed
+   */
+  public Pretrainer(Denoiser denoiser, NoiseSchedule schedule, AdamW optimizer, int batchSize, long seed) {
+    NablaRuntime.init();
+    if (batchSize < 1) {
+      throw new IllegalArgumentException("batchSize = " + batchSize + "; expected >= 1");
+    }
+    this.denoiser = denoiser;
+    this.schedule = schedule;
+    this.optimizer = optimizer;
+    this.batchSize = batchSize;
+    this.rng = Rng.of(seed);
+    this.state = optimizer.newState(denoiser.parameters());
+    this.sd = SameDiff.create();
+    long[] shape = new long[denoiser.sampleShape().length + 1];
+    shape[0] = -1;
+    System.arraycopy(denoiser.sampleShape(), 0, shape, 1, denoiser.sampleShape().length);
+    SDVariable x = sd.placeHolder(DenoiserGraph.X, DataType.FLOAT, shape);
+    SDVariable t = sd.placeHolder(DenoiserGraph.T, DataType.DOUBLE, -1);
+    SDVariable c = denoiser.numClasses() > 0 ? sd.placeHolder(DenoiserGraph.C, DataType.LONG, -1) : null;
+    SDVariable target = sd.placeHolder(TARGET, DataType.FLOAT, shape);
+    GraphScope scope = GraphScope.of(sd, "", denoiser.parameters());
+    SDVariable out = denoiser.forward(scope, x, t, c);
+    SDVariable diff = out.sub(target);
+    diff.mul(diff).mean(LOSS);
+    sd.setLossVariables(LOSS);
+    this.paramNames = scope.variableNames();
+    NablaRuntime.quietly(() -> {
+      sd.createGradFunction();
+      return null;
+    });
+  }
+
+  public long iteration() {
+    return iteration;
+  }
+
+  public AdamW.State optimizerState() {
+    return state;
+  }
+
+  /** Runs one iteration on a batch from {@code data}; returns the loss before the update. */
+  public double step(DataSource data) {
+    Rng it = rng.fork("pretrain", iteration);
+    DataSource.Batch batch = data.next(it.fork("data", 0), batchSize);
+    INDArray x0 = batch.samples();
+    int b = Math.toIntExact(x0.size(0));
+    int[] t = new int[b];
+    for (int i = 0; i < b; i++) {
+      t[i] = it.nextInt(schedule.numTrainTimesteps());
+    }
+    INDArray noise = it.fork("noise", 0).gaussian(x0.shape());
+    INDArray xt = schedule.addNoise(x0, noise, t);
+    double[] fromX0 = new double[b];
+    double[] fromNoise = new double[b];
+    for (int i = 0; i < b; i++) {
+      double[] c = denoiser.predictionType().targetCoefficients(schedule.alphaCumprod(t[i]));
+      fromX0[i] = c[0];
+      fromNoise[i] = c[1];
+    }
+    INDArray target = NoiseSchedule.scaleRows(x0, fromX0).addi(NoiseSchedule.scaleRows(noise, fromNoise));
+    Map<String, INDArray> ph = DenoiserGraph.placeholders(denoiser, xt, t, batch.labels());
+    ph.put(TARGET, target);
+    Map<String, INDArray> grads = sd.calculateGradients(ph, paramNames);
+    double loss = sd.output(ph, LOSS).get(LOSS).getDouble(0);
+    if (!Double.isFinite(loss)) {
+      throw new ArithmeticException("pretraining iteration " + iteration + ": loss is " + loss
+          + "; parameters left unchanged");
+    }
+    optimizer.step(denoiser.parameters(), grads, state);
+    iteration++;
+    return loss;
+  }
+
+  /** Runs {@code iterations} iterations; returns their losses. Logs progress every 10 %. */
+  public double[] fit(DataSource data, int iterations) {
+    double[] losses = new double[iterations];
+    int every = Math.max(1, iterations / 10);
+    for (int i = 0; i < iterations; i++) {
+      losses[i] = step(data);
+      if ((i + 1) % every == 0 || i + 1 == iterations) {
+        double mean = Arrays.stream(losses, Math.max(0, i + 1 - every), i + 1).average().orElse(Double.NaN);
+        LOG.info("pretrain iteration {} / {}: loss {}", iteration, iteration - i - 1 + iterations,
+            String.format("%.5f", mean));
+      }
+    }
+    return losses;
+  }
+
+  /** Writes parameters, optimizer state and the iteration counter (safetensors, atomic). */
+  public void save(Path file) throws IOException {
+    Map<String, INDArray> tensors = new LinkedHashMap<>();
+    denoiser.parameters().asMap().forEach((k, v) -> tensors.put("param." + k, v));
+    state.toTensors().forEach((k, v) -> tensors.put("opt." + k, v));
+    Safetensors.write(file, tensors, Map.of("iteration", Long.toString(iteration),
+        "seed", Long.toString(rng.seed()), "format", "nabla-pretrain-v1"));
+  }
+
+  /** Restores what {@link #save(Path)} wrote; the file must come from the same architecture and seed. */
+  public void load(Path file) throws IOException {
+    Safetensors.Contents c = Safetensors.read(file);
+    if (!"nabla-pretrain-v1".equals(c.metadata().get("format"))) {
+      throw new IOException(file + ": not a nabla pretraining checkpoint (format = " + c.metadata().get("format") + ")");
+    }
+    if (!Long.toString(rng.seed()).equals(c.metadata().get("seed"))) {
+      throw new IOException(file + ": written with seed " + c.metadata().get("seed") + ", this run has seed " + rng.seed());
+    }
+    Map<String, INDArray> params = new LinkedHashMap<>();
+    Map<String, INDArray> opt = new LinkedHashMap<>();
+    c.tensors().forEach((k, v) -> {
+      if (k.startsWith("param.")) {
+        params.put(k.substring(6), v);
+      } else if (k.startsWith("opt.")) {
+        opt.put(k.substring(4), v);
+      }
+    });
+    AdamW.State restored;
+    try {
+      restored = AdamW.State.fromTensors(opt, denoiser.parameters());
+      denoiser.parameters().load(params, false);
+    } catch (IllegalArgumentException e) {
+      throw new IOException(file + ": " + e.getMessage(), e);
+    }
+    state = restored;
+    iteration = Long.parseLong(c.metadata().get("iteration"));
+  }
+}
