@@ -29,6 +29,11 @@ public final class Ddim extends Sampler {
     return new Ddim(defaults(schedule, numSteps), 1.0);
   }
 
+  /** DDIM with explicit settings and η ≥ 0. */
+  public static Ddim create(Settings settings, double eta) {
+    return new Ddim(settings, eta);
+  }
+
   /** A copy with stochasticity η ≥ 0. */
   public Ddim eta(double eta) {
     return new Ddim(settings, eta);

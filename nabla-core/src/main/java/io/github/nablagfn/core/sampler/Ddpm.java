@@ -22,6 +22,11 @@ public final class Ddpm extends Sampler {
     return new Ddpm(defaults(schedule, numSteps));
   }
 
+  /** DDPM with explicit settings. */
+  public static Ddpm create(Settings settings) {
+    return new Ddpm(settings);
+  }
+
   @Override
   protected double[] meanInX0AndEps(double abarT, double abarS) {
     // 1. step-level alpha and beta

@@ -55,7 +55,7 @@ public abstract class Sampler {
       double[] p = settings.prediction().coefficients(abarT);
       double mx = meanCoefs[0] * p[0] + meanCoefs[1] * p[2] + meanCoefs[2];
       double mo = meanCoefs[0] * p[1] + meanCoefs[1] * p[3];
-      steps[i] = new GaussianStep(i, t, s < 0 ? s : s, abarT, abarS, meanCoefs[3], p[0], p[1], p[2], p[3], mx, mo);
+      steps[i] = new GaussianStep(i, t, s, abarT, abarS, meanCoefs[3], p[0], p[1], p[2], p[3], mx, mo);
     }
   }
 
@@ -138,7 +138,8 @@ public abstract class Sampler {
     return x;
   }
 
-  static Settings defaults(NoiseSchedule schedule, int numSteps) {
+  /** The reference defaults: leading spacing with offset 1, ε-prediction, final ᾱ = ᾱ_0. */
+  public static Settings defaults(NoiseSchedule schedule, int numSteps) {
     return new Settings(schedule, numSteps, TimestepSpacing.LEADING, 1, PredictionType.EPSILON, false);
   }
 

@@ -23,6 +23,11 @@ public final class SdeDpmSolverPP extends Sampler {
     return new SdeDpmSolverPP(defaults(schedule, numSteps));
   }
 
+  /** First-order SDE-DPM-Solver++ with explicit settings. */
+  public static SdeDpmSolverPP create(Settings settings) {
+    return new SdeDpmSolverPP(settings);
+  }
+
   @Override
   protected double[] meanInX0AndEps(double abarT, double abarS) {
     double alphaT = Math.sqrt(abarT);

@@ -10,13 +10,14 @@ import java.util.Arrays;
  *   <li>{@link #TRAILING}: t_i = round(T − i·T/N) − 1 (999, 979, ..., 19)</li>
  *   <li>{@link #LINSPACE}: round(linspace(0, T−1, N)) reversed (999, ..., 0)</li>
  * </ul>
+ * As in diffusers, the steps offset applies to leading spacing only.
  */
 public enum TimestepSpacing {
   LEADING,
   TRAILING,
   LINSPACE;
 
-  /** The N timesteps, descending; throws if N or the offset do not fit in T. */
+  /** The N timesteps, descending; throws if N or the offset (leading only) do not fit in T. */
   public int[] timesteps(int numTrainTimesteps, int numSteps, int stepsOffset) {
     if (numSteps < 1 || numSteps > numTrainTimesteps) {
       throw new IllegalArgumentException("numSteps = " + numSteps + "; expected 1.." + numTrainTimesteps
@@ -37,14 +38,14 @@ public enum TimestepSpacing {
       case TRAILING: {
         double ratio = (double) numTrainTimesteps / numSteps;
         for (int i = 0; i < numSteps; i++) {
-          t[i] = (int) Math.round(numTrainTimesteps - i * ratio) - 1 + stepsOffset;
+          t[i] = (int) Math.round(numTrainTimesteps - i * ratio) - 1;
         }
         break;
       }
       case LINSPACE: {
         for (int i = 0; i < numSteps; i++) {
           double v = numSteps == 1 ? 0.0 : (double) (numTrainTimesteps - 1) * (numSteps - 1 - i) / (numSteps - 1);
-          t[i] = (int) Math.round(v) + stepsOffset;
+          t[i] = (int) Math.round(v);
         }
         break;
       }

@@ -108,8 +108,10 @@ public final class Pretrainer {
     INDArray target = NoiseSchedule.scaleRows(x0, fromX0).addi(NoiseSchedule.scaleRows(noise, fromNoise));
     Map<String, INDArray> ph = DenoiserGraph.placeholders(denoiser, xt, t, batch.labels());
     ph.put(TARGET, target);
-    Map<String, INDArray> grads = sd.calculateGradients(ph, paramNames);
-    double loss = sd.output(ph, LOSS).get(LOSS).getDouble(0);
+    org.nd4j.autodiff.samediff.api.OutAndGrad og =
+        sd.calculateGradientsAndOutputs(ph, java.util.List.of(LOSS), java.util.List.of(paramNames));
+    Map<String, INDArray> grads = og.getGradients();
+    double loss = og.getOutputs().get(LOSS).getDouble(0);
     if (!Double.isFinite(loss)) {
       throw new ArithmeticException("pretraining iteration " + iteration + ": loss is " + loss
           + "; parameters left unchanged");
