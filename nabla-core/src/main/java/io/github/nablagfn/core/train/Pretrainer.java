@@ -5,6 +5,7 @@ import io.github.nablagfn.core.model.Denoiser;
 import io.github.nablagfn.core.model.DenoiserGraph;
 import io.github.nablagfn.core.nn.GraphScope;
 import io.github.nablagfn.core.optim.AdamW;
+import io.github.nablagfn.core.optim.LearningRate;
 import io.github.nablagfn.core.runtime.NablaRuntime;
 import io.github.nablagfn.core.runtime.Rng;
 import io.github.nablagfn.core.schedule.NoiseSchedule;
@@ -41,6 +42,7 @@ public final class Pretrainer {
   private final SameDiff sd;
   private final String[] paramNames;
   private AdamW.State state;
+  private LearningRate learningRate;
   private long iteration;
 
   /**
@@ -58,6 +60,7 @@ public final class Pretrainer {
     this.batchSize = batchSize;
     this.rng = Rng.of(seed);
     this.state = optimizer.newState(denoiser.parameters());
+    this.learningRate = LearningRate.constant(optimizer.lr());
     this.sd = SameDiff.create();
     long[] shape = new long[denoiser.sampleShape().length + 1];
     shape[0] = -1;
@@ -76,6 +79,12 @@ public final class Pretrainer {
       sd.createGradFunction();
       return null;
     });
+  }
+
+  /** Replaces the optimizer's constant learning rate by a schedule over iterations. */
+  public Pretrainer learningRate(LearningRate schedule) {
+    this.learningRate = java.util.Objects.requireNonNull(schedule, "schedule");
+    return this;
   }
 
   public long iteration() {
@@ -116,7 +125,7 @@ public final class Pretrainer {
       throw new ArithmeticException("pretraining iteration " + iteration + ": loss is " + loss
           + "; parameters left unchanged");
     }
-    optimizer.step(denoiser.parameters(), grads, state);
+    optimizer.withLr(learningRate.at(iteration)).step(denoiser.parameters(), grads, state);
     iteration++;
     return loss;
   }
