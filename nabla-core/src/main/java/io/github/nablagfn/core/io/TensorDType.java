@@ -7,6 +7,8 @@ import org.nd4j.linalg.api.buffer.DataType;
  * Element types of the safetensors format that nabla reads. F32, F64, I64 and I32 are read and written
  * bit-exactly; F16 and BF16 are read and widened to float32 (exactly: every half value is a float).
  */
+// ND4J 1.0.0-M2.1 creates int64/int32 arrays as the deprecated LONG/INT constants; both spellings are handled.
+@SuppressWarnings("deprecation")
 public enum TensorDType {
   F32(4, DataType.FLOAT, true),
   F64(8, DataType.DOUBLE, true),
@@ -58,8 +60,10 @@ public enum TensorDType {
       case DOUBLE:
         return F64;
       case LONG:
+      case INT64:
         return I64;
       case INT:
+      case INT32:
         return I32;
       default:
         throw new IllegalArgumentException(

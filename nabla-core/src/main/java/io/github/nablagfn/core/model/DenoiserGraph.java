@@ -17,6 +17,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * output {@code out}. The graph holds the denoiser's live parameter arrays, so it always evaluates
  * the current parameters. Usable directly as a {@link Sampler.Model}.
  */
+@SuppressWarnings("deprecation") // DataType.LONG: what ND4J M2.1 gives long[] arrays
 public final class DenoiserGraph implements Sampler.Model {
   public static final String X = "x";
   public static final String T = "t";

@@ -49,6 +49,7 @@ public final class Pretrainer {
    * @param batchSize samples per iteration, at least 1
    * @param seed the run seed
    */
+  @SuppressWarnings("deprecation") // DataType.LONG: ND4J M2.1's int64
   public Pretrainer(Denoiser denoiser, NoiseSchedule schedule, AdamW optimizer, int batchSize, long seed) {
     NablaRuntime.init();
     if (batchSize < 1) {

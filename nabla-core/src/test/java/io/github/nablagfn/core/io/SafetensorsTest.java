@@ -27,6 +27,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+@SuppressWarnings("deprecation") // DataType.LONG/INT: ND4J M2.1's int64/int32
 class SafetensorsTest {
   @TempDir Path dir;
 
