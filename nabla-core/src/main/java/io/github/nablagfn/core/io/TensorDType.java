@@ -7,7 +7,7 @@ import org.nd4j.linalg.api.buffer.DataType;
  * Element types of the safetensors format that nabla reads. F32, F64, I64 and I32 are read and written
  * bit-exactly; F16 and BF16 are read and widened to float32 (exactly: every half value is a float).
  */
-// ND4J 1.0.0-M2.1 creates int64/int32 arrays as the deprecated LONG/INT constants; both spellings are handled.
+// ND4J 1.0.0-M2.1 types int64/int32 arrays as the deprecated LONG/INT constants (INT64/INT32 are aliases).
 @SuppressWarnings("deprecation")
 public enum TensorDType {
   F32(4, DataType.FLOAT, true),
@@ -59,11 +59,9 @@ public enum TensorDType {
         return F32;
       case DOUBLE:
         return F64;
-      case LONG:
-      case INT64:
+      case LONG: // DataType.INT64 is an alias of LONG
         return I64;
-      case INT:
-      case INT32:
+      case INT: // DataType.INT32 is an alias of INT
         return I32;
       default:
         throw new IllegalArgumentException(
