@@ -305,7 +305,7 @@ public final class Safetensors {
     return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
   }
 
-  /** Writes tensors (FLOAT, DOUBLE, LONG or INT arrays) without metadata. */
+  /** Writes tensors (FLOAT, DOUBLE, INT64 or INT32 arrays) without metadata. */
   public static void write(Path file, Map<String, INDArray> tensors) throws IOException {
     write(file, tensors, Map.of());
   }

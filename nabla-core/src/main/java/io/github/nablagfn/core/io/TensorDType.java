@@ -7,13 +7,11 @@ import org.nd4j.linalg.api.buffer.DataType;
  * Element types of the safetensors format that nabla reads. F32, F64, I64 and I32 are read and written
  * bit-exactly; F16 and BF16 are read and widened to float32 (exactly: every half value is a float).
  */
-// ND4J 1.0.0-M2.1 types int64/int32 arrays as the deprecated LONG/INT constants (INT64/INT32 are aliases).
-@SuppressWarnings("deprecation")
 public enum TensorDType {
   F32(4, DataType.FLOAT, true),
   F64(8, DataType.DOUBLE, true),
-  I64(8, DataType.LONG, true),
-  I32(4, DataType.INT, true),
+  I64(8, DataType.INT64, true),
+  I32(4, DataType.INT32, true),
   F16(2, DataType.FLOAT, false),
   BF16(2, DataType.FLOAT, false);
 
@@ -54,18 +52,17 @@ public enum TensorDType {
 
   /** The safetensors dtype an ND4J array is written as. */
   public static TensorDType of(DataType type) {
-    switch (type) {
-      case FLOAT:
-        return F32;
-      case DOUBLE:
-        return F64;
-      case LONG: // DataType.INT64 is an alias of LONG
-        return I64;
-      case INT: // DataType.INT32 is an alias of INT
-        return I32;
-      default:
-        throw new IllegalArgumentException(
-            "cannot write ND4J data type " + type + " to safetensors; expected FLOAT, DOUBLE, LONG or INT");
+    // In ND4J 1.0.0-M2.1 INT64 and INT32 are aliases of the deprecated enum constants LONG and INT.
+    if (type == DataType.FLOAT) {
+      return F32;
+    } else if (type == DataType.DOUBLE) {
+      return F64;
+    } else if (type == DataType.INT64) {
+      return I64;
+    } else if (type == DataType.INT32) {
+      return I32;
     }
+    throw new IllegalArgumentException(
+        "cannot write ND4J data type " + type + " to safetensors; expected FLOAT, DOUBLE, INT64 or INT32");
   }
 }

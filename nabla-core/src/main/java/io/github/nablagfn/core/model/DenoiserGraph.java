@@ -17,7 +17,6 @@ import org.nd4j.linalg.factory.Nd4j;
  * output {@code out}. The graph holds the denoiser's live parameter arrays, so it always evaluates
  * the current parameters. Usable directly as a {@link Sampler.Model}.
  */
-@SuppressWarnings("deprecation") // DataType.LONG: what ND4J M2.1 gives long[] arrays
 public final class DenoiserGraph implements Sampler.Model {
   public static final String X = "x";
   public static final String T = "t";
@@ -35,7 +34,7 @@ public final class DenoiserGraph implements Sampler.Model {
     System.arraycopy(denoiser.sampleShape(), 0, phShape, 1, denoiser.sampleShape().length);
     SDVariable x = sd.placeHolder(X, DataType.FLOAT, phShape);
     SDVariable t = sd.placeHolder(T, DataType.DOUBLE, -1);
-    SDVariable c = denoiser.numClasses() > 0 ? sd.placeHolder(C, DataType.LONG, -1) : null;
+    SDVariable c = denoiser.numClasses() > 0 ? sd.placeHolder(C, DataType.INT64, -1) : null;
     SDVariable out = denoiser.forward(GraphScope.of(sd, "", denoiser.parameters()), x, t, c);
     out.rename(OUT);
   }
@@ -79,7 +78,7 @@ public final class DenoiserGraph implements Sampler.Model {
         throw new IllegalArgumentException("conditional model: expected " + got[0] + " class labels, got "
             + (condition == null ? "none" : condition.length()));
       }
-      ph.put(C, condition.castTo(DataType.LONG).reshape(got[0]));
+      ph.put(C, condition.castTo(DataType.INT64).reshape(got[0]));
     } else if (condition != null) {
       throw new IllegalArgumentException("unconditional model given a condition");
     }

@@ -185,12 +185,11 @@ public record AdamW(double lr, double beta1, double beta2, double eps, double we
     }
 
     /** As named tensors: {@code m.<name>}, {@code v.<name>} and the scalar {@code step} (int64). */
-    @SuppressWarnings("deprecation") // DataType.LONG: ND4J M2.1's int64
     public Map<String, INDArray> toTensors() {
       Map<String, INDArray> out = new LinkedHashMap<>();
       m.forEach((k, a) -> out.put("m." + k, a));
       v.forEach((k, a) -> out.put("v." + k, a));
-      out.put("step", Nd4j.scalar(DataType.LONG, step));
+      out.put("step", Nd4j.scalar(DataType.INT64, step));
       return out;
     }
 

@@ -49,7 +49,6 @@ public final class Pretrainer {
    * @param batchSize samples per iteration, at least 1
    * @param seed the run seed
    */
-  @SuppressWarnings("deprecation") // DataType.LONG: ND4J M2.1's int64
   public Pretrainer(Denoiser denoiser, NoiseSchedule schedule, AdamW optimizer, int batchSize, long seed) {
     NablaRuntime.init();
     if (batchSize < 1) {
@@ -68,7 +67,7 @@ public final class Pretrainer {
     System.arraycopy(denoiser.sampleShape(), 0, shape, 1, denoiser.sampleShape().length);
     SDVariable x = sd.placeHolder(DenoiserGraph.X, DataType.FLOAT, shape);
     SDVariable t = sd.placeHolder(DenoiserGraph.T, DataType.DOUBLE, -1);
-    SDVariable c = denoiser.numClasses() > 0 ? sd.placeHolder(DenoiserGraph.C, DataType.LONG, -1) : null;
+    SDVariable c = denoiser.numClasses() > 0 ? sd.placeHolder(DenoiserGraph.C, DataType.INT64, -1) : null;
     SDVariable target = sd.placeHolder(TARGET, DataType.FLOAT, shape);
     GraphScope scope = GraphScope.of(sd, "", denoiser.parameters());
     SDVariable out = denoiser.forward(scope, x, t, c);
