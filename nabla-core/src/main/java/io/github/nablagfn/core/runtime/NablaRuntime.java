@@ -49,15 +49,19 @@ public final class NablaRuntime {
     if (threads < 1) {
       throw new IllegalArgumentException("threads = " + threads + "; expected at least 1");
     }
-    Nd4j.getEnvironment().setMaxThreads(threads);
-    Nd4j.getEnvironment().setMaxMasterThreads(threads);
+    // OpenMP loops of libnd4j, its own thread pool, and the BLAS library each have a setting.
+    // (Environment.setMaxThreads cannot lower the count below the start-up value in M2.1, measured;
+    // OMP_NUM_THREADS before start-up can.)
     NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
+    Nd4j.getEnvironment().setMaxMasterThreads(threads);
+    Nd4j.getEnvironment().setMaxThreads(threads);
+    Nd4j.factory().blas().setMaxThreads(threads);
     LOG.debug("ND4J threads set to {}", threads);
   }
 
-  /** The number of native threads ND4J currently uses. */
+  /** The number of OpenMP threads ND4J's native loops currently use. */
   public static int threads() {
-    return Nd4j.getEnvironment().maxThreads();
+    return NativeOpsHolder.getInstance().getDeviceNativeOps().ompGetMaxThreads();
   }
 
   /**

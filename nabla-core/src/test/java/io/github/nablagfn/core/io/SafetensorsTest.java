@@ -205,6 +205,35 @@ class SafetensorsTest {
     }
   }
 
+  /** Random bit flips and byte overwrites of a valid file: the reader either succeeds or throws our exception, nothing else. */
+  @Test
+  void mutatedFilesEitherReadOrFailWithASafetensorsException() throws IOException {
+    Map<String, INDArray> t = new LinkedHashMap<>();
+    t.put("a.weight", Nd4j.createFromArray(new float[][] {{1, 2}, {3, 4}}));
+    t.put("b", Nd4j.createFromArray(5L, 6L));
+    byte[] valid = Safetensors.encode(t, Map.of("k", "v"));
+    Path f = dir.resolve("mutant.safetensors");
+    qt().withFixedSeed(5).withExamples(500)
+        .forAll(longs().all())
+        .checkAssert(seed -> {
+          Rng rng = Rng.of(seed);
+          byte[] b = valid.clone();
+          int edits = 1 + rng.nextInt(4);
+          for (int e = 0; e < edits; e++) {
+            int pos = rng.nextInt(b.length);
+            b[pos] = rng.nextInt(2) == 0 ? (byte) (b[pos] ^ (1 << rng.nextInt(8))) : (byte) rng.nextInt(256);
+          }
+          try {
+            Files.write(f, b);
+            Safetensors.read(f);
+          } catch (SafetensorsException expected) {
+            assertThat(expected.getMessage()).startsWith(f.toString());
+          } catch (IOException other) {
+            throw new AssertionError("unexpected " + other, other);
+          }
+        });
+  }
+
   @Test
   void writerRejectsUnsupportedTypesNamingTheTensor() {
     assertThatThrownBy(() -> Safetensors.encode(Map.of("flags", Nd4j.createFromArray(true, false)), Map.of()))
