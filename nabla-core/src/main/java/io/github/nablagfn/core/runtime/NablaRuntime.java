@@ -52,6 +52,7 @@ public final class NablaRuntime {
     // OpenMP loops of libnd4j, its own thread pool, and the BLAS library each have a setting.
     // (Environment.setMaxThreads cannot lower the count below the start-up value in M2.1, measured;
     // OMP_NUM_THREADS before start-up can.)
+    Nd4j.getBackend(); // loads the native library before NativeOpsHolder is touched
     NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
     Nd4j.getEnvironment().setMaxMasterThreads(threads);
     Nd4j.getEnvironment().setMaxThreads(threads);
@@ -61,6 +62,7 @@ public final class NablaRuntime {
 
   /** The number of OpenMP threads ND4J's native loops currently use. */
   public static int threads() {
+    Nd4j.getBackend();
     return NativeOpsHolder.getInstance().getDeviceNativeOps().ompGetMaxThreads();
   }
 
