@@ -23,7 +23,13 @@ import org.nd4j.linalg.api.buffer.DataType;
  */
 public final class MlpDenoiser implements Denoiser {
   /** Architecture of an {@link MlpDenoiser}. */
-  public record Config(int dim, int hidden, int depth, int embDim, int numClasses, PredictionType prediction) {
+  public record Config(int dim, int hidden, int depth, int embDim, int numClasses, PredictionType prediction,
+      boolean zeroOutput) {
+    /** An architecture whose output layer starts at random (a denoiser). */
+    public Config(int dim, int hidden, int depth, int embDim, int numClasses, PredictionType prediction) {
+      this(dim, hidden, depth, embDim, numClasses, prediction, false);
+    }
+
     public Config {
       if (dim < 1) {
         throw new IllegalArgumentException("dim = " + dim + "; expected >= 1");
@@ -48,6 +54,11 @@ public final class MlpDenoiser implements Denoiser {
     /** A 128-wide, depth-3 unconditional ε-model for {@code dim}-D data. */
     public static Config of(int dim) {
       return new Config(dim, 128, 3, 32, 0, PredictionType.EPSILON);
+    }
+
+    /** The same architecture with the output layer zero-initialised (a residual log-flow g_φ starts at 0). */
+    public Config withZeroOutput() {
+      return new Config(dim, hidden, depth, embDim, numClasses, prediction, true);
     }
   }
 
@@ -76,7 +87,7 @@ public final class MlpDenoiser implements Denoiser {
     int[] widths = new int[config.depth() + 1];
     java.util.Arrays.fill(widths, config.hidden());
     widths[config.depth()] = config.dim();
-    Mlp mlp = Mlp.create(p, rng, "mlp", widths, false);
+    Mlp mlp = Mlp.create(p, rng, "mlp", widths, config.zeroOutput());
     return new MlpDenoiser(config, p, inFc, timeFc, mlp);
   }
 

@@ -127,13 +127,28 @@ public abstract class Sampler {
    * @return x_0
    */
   public INDArray sample(Model model, INDArray initial, INDArray condition, Rng rng) {
+    return sample(model, initial, condition, rng, null);
+  }
+
+  /** Observes a sampling run: called after each step with x_t, the model output at x_t, and x_s. */
+  @FunctionalInterface
+  public interface Recorder {
+    void onStep(int step, INDArray sample, INDArray output, INDArray next);
+  }
+
+  /** As {@link #sample(Model, INDArray, INDArray, Rng)}, reporting every step to {@code recorder} (may be null). */
+  public INDArray sample(Model model, INDArray initial, INDArray condition, Rng rng, Recorder recorder) {
     INDArray x = initial;
     int batch = Math.toIntExact(initial.size(0));
     for (int i = 0; i < steps.length; i++) {
       int[] t = new int[batch];
       Arrays.fill(t, steps[i].timestep());
       INDArray out = model.predict(x, t, condition);
-      x = steps[i].step(x, out, rng.gaussian(x.shape()));
+      INDArray next = steps[i].step(x, out, rng.gaussian(x.shape()));
+      if (recorder != null) {
+        recorder.onStep(i, x, out, next);
+      }
+      x = next;
     }
     return x;
   }

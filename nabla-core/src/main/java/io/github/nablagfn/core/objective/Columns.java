@@ -1,0 +1,26 @@
+package io.github.nablagfn.core.objective;
+
+import java.util.Arrays;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** Per-row coefficients as float32 columns (N, 1, ..., 1) that broadcast against (N, sample shape...). */
+public final class Columns {
+  private Columns() {}
+
+  public static INDArray of(double[] values, int rank) {
+    long[] shape = new long[rank];
+    Arrays.fill(shape, 1);
+    shape[0] = values.length;
+    return Nd4j.createFromArray(values).castTo(DataType.FLOAT).reshape(shape);
+  }
+
+  /** Placeholder shape (−1, 1, ..., 1) of a column. */
+  public static long[] placeholderShape(int rank) {
+    long[] shape = new long[rank];
+    Arrays.fill(shape, 1);
+    shape[0] = -1;
+    return shape;
+  }
+}

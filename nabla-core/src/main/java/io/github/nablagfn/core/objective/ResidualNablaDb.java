@@ -1,0 +1,84 @@
+package io.github.nablagfn.core.objective;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Residual ∇-DB (Nabla-GFlowNet, arXiv 2412.07775), for one transition x_t → x_s with σ² the step's
+ * variance and sg the stop-gradient:
+ * <pre>
+ *   score_pf     = −(x_s − μ_θ(x_t))/σ²                       (trains θ)
+ *   score_pf_ref = sg[−(x_s − μ_ref(x_t))/σ²]
+ *   score_r(x)   = sg[γ_t β ∇_x R(x̂0_θ(x))]                   (β ∇R(x_0) at the end)
+ *   L_fwd  = ‖score_pf − (score_pf_ref + g_φ(x_s) + score_r(x_s))‖²      g_φ(x_0) := 0
+ *   L_bwd  = ‖rev_pf − (rev_pf_ref − g_φ(x_t) − score_r(x_t))‖²          rev_pf = sg[∇_{x_t} log P_F^θ(x_s|x_t)]
+ *   L_term = ‖g_φ(x_0, 0)‖²                                              final step only
+ *   L_reg  = λ ‖ε_θ(x_t) − sg[ε at sampling time]‖²
+ * </pre>
+ * Means over elements and the sampled transitions. L_fwd trains θ and φ; L_bwd and L_term train φ;
+ * L_reg trains θ. Transitions: a stratified {@code timestepFraction} of the trajectory (the final
+ * step always included), or every step.
+ *
+ * @param timestepFraction fraction of the N steps used per iteration, in (0, 1]
+ * @param everyStep use every step (overrides the fraction)
+ * @param rewardWeighting γ_t
+ * @param regScale λ ≥ 0
+ */
+public record ResidualNablaDb(double timestepFraction, boolean everyStep, RewardWeighting rewardWeighting,
+    double regScale) implements Objective {
+
+  public ResidualNablaDb {
+    if (!(timestepFraction > 0 && timestepFraction <= 1)) {
+      throw new IllegalArgumentException("residualNablaDb.timestepFraction = " + timestepFraction
+          + "; expected in (0, 1]");
+    }
+    Objects.requireNonNull(rewardWeighting, "residualNablaDb.rewardWeighting");
+    if (!(regScale >= 0) || Double.isInfinite(regScale)) {
+      throw new IllegalArgumentException("residualNablaDb.regScale = " + regScale + "; expected a finite value >= 0");
+    }
+  }
+
+  /** Defaults: fraction 0.1, γ = ᾱ_t, no regulariser. */
+  public static ResidualNablaDb defaults() {
+    return new ResidualNablaDb(0.1, false, RewardWeighting.ALPHA_BAR, 0.0);
+  }
+
+  public ResidualNablaDb timestepFraction(double fraction) {
+    return new ResidualNablaDb(fraction, false, rewardWeighting, regScale);
+  }
+
+  /** Train on every transition of each trajectory. */
+  public ResidualNablaDb allSteps() {
+    return new ResidualNablaDb(1.0, true, rewardWeighting, regScale);
+  }
+
+  public ResidualNablaDb rewardWeighting(RewardWeighting weighting) {
+    return new ResidualNablaDb(timestepFraction, everyStep, weighting, regScale);
+  }
+
+  public ResidualNablaDb regScale(double lambda) {
+    return new ResidualNablaDb(timestepFraction, everyStep, rewardWeighting, lambda);
+  }
+
+  /** K, the number of transitions per trajectory of N steps. */
+  public int transitionsPerTrajectory(int numSteps) {
+    return everyStep ? numSteps : Math.max(1, Math.min(numSteps, (int) Math.round(timestepFraction * numSteps)));
+  }
+
+  @Override
+  public String name() {
+    return "residual-nabla-db";
+  }
+
+  @Override
+  public Map<String, String> settings() {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("objective", name());
+    m.put("timestepFraction", Double.toString(timestepFraction));
+    m.put("everyStep", Boolean.toString(everyStep));
+    m.put("rewardWeighting", rewardWeighting.name());
+    m.put("regScale", Double.toString(regScale));
+    return m;
+  }
+}

@@ -1,0 +1,309 @@
+package io.github.nablagfn.core.objective;
+
+import io.github.nablagfn.core.model.Denoiser;
+import io.github.nablagfn.core.nn.GraphScope;
+import io.github.nablagfn.core.nn.InputGradients;
+import io.github.nablagfn.core.reward.Reward;
+import io.github.nablagfn.core.runtime.NablaRuntime;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.api.OutAndGrad;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The graphs of {@link ResidualNablaDb}, built once per training run and executed every iteration.
+ *
+ * <p>Every stop-gradient quantity is computed in an earlier execution and fed to the loss graph as a
+ * placeholder, so the loss graph has no stop-gradient ops and only θ and φ as trainable variables:
+ * <ol>
+ *   <li>score graphs (policy, reference): ε(x_t) and rev_pf = ∇_{x_t} log P_F(x_s | x_t) through the
+ *       network's Jacobian, where log P_F = −Σ (x_s − μ(x_t))²/(2σ²);</li>
+ *   <li>reward graph: γβ ∇_x R(x̂0_θ(x, t)) at x_t and at x_s (β ∇R(x_0) on the final step), and R itself;</li>
+ *   <li>loss graph: the four terms, differentiated w.r.t. θ and φ in one backward pass.</li>
+ * </ol>
+ */
+public final class ResidualNablaDbLoss {
+  private static final String POLICY = "policy.";
+  private static final String FLOW = "flow.";
+
+  /** The loss terms of one iteration, each a mean over elements and transitions. */
+  public record Terms(double forward, double backward, double terminal, double regulariser) {
+    public double total() {
+      return forward + backward + terminal + regulariser;
+    }
+  }
+
+  /** The stop-gradient inputs of the loss, per row of a {@link TransitionBatch}. */
+  public record Scores(INDArray epsRef, INDArray scorePfRef, INDArray revPf, INDArray revPfRef, INDArray scoreR,
+      INDArray scoreRNext, INDArray rewardNext) {}
+
+  /** Loss terms and gradients (keyed by parameter name) of the policy θ and the flow φ. */
+  public record Result(Terms terms, Map<String, INDArray> policyGradients, Map<String, INDArray> flowGradients,
+      Scores scores) {}
+
+  private final ResidualNablaDb objective;
+  private final Denoiser policy;
+  private final Denoiser flow;
+  private final boolean conditional;
+  private final int rank;
+  private final SameDiff policyScores;
+  private final SameDiff referenceScores;
+  private final SameDiff rewardScores;
+  private final SameDiff loss;
+  private final List<String> policyVars;
+  private final List<String> flowVars;
+
+  /**
+   * @param flow g_φ, or null for the forward-only variant (no flow: only L_fwd and L_reg, θ only)
+   */
+  public ResidualNablaDbLoss(ResidualNablaDb objective, Denoiser policy, Denoiser reference, Denoiser flow,
+      Reward reward) {
+    if (!reward.differentiable()) {
+      throw new IllegalArgumentException("Residual ∇-DB needs a differentiable reward; '" + reward.name()
+          + "' is not");
+    }
+    this.objective = objective;
+    this.policy = policy;
+    this.flow = flow;
+    this.conditional = policy.numClasses() > 0;
+    this.rank = policy.sampleShape().length + 1;
+    this.policyScores = scoreGraph(policy);
+    this.referenceScores = scoreGraph(reference);
+    this.rewardScores = rewardGraph(policy, reward);
+    this.loss = lossGraph();
+    this.policyVars = policy.parameters().names().stream().map(n -> POLICY + n).toList();
+    this.flowVars = flow == null ? List.of() : flow.parameters().names().stream().map(n -> FLOW + n).toList();
+    NablaRuntime.quietly(() -> {
+      for (SameDiff sd : new SameDiff[] {policyScores, referenceScores, rewardScores, loss}) {
+        sd.createGradFunction();
+      }
+      return null;
+    });
+  }
+
+  private long[] samplePlaceholder() {
+    long[] s = new long[rank];
+    s[0] = -1;
+    System.arraycopy(policy.sampleShape(), 0, s, 1, rank - 1);
+    return s;
+  }
+
+  private SDVariable conditionPlaceholder(SameDiff sd) {
+    return conditional ? sd.placeHolder("c", DataType.INT64, -1) : null;
+  }
+
+  /** ε(x), and log P_F(x_s | x) whose x-gradient is rev_pf. Parameters are constants here. */
+  private SameDiff scoreGraph(Denoiser net) {
+    SameDiff sd = SameDiff.create();
+    SDVariable x = sd.placeHolder("x", DataType.FLOAT, samplePlaceholder());
+    SDVariable t = sd.placeHolder("t", DataType.DOUBLE, -1);
+    SDVariable c = conditionPlaceholder(sd);
+    SDVariable xPrev = sd.placeHolder("x_prev", DataType.FLOAT, samplePlaceholder());
+    SDVariable mX = sd.placeHolder("m_x", DataType.FLOAT, Columns.placeholderShape(rank));
+    SDVariable mO = sd.placeHolder("m_o", DataType.FLOAT, Columns.placeholderShape(rank));
+    SDVariable invVar = sd.placeHolder("inv_var", DataType.FLOAT, Columns.placeholderShape(rank));
+    SDVariable xt = InputGradients.track(sd, x);
+    SDVariable out = net.forward(new GraphScope(sd, "net.", net.parameters(), false), xt, t, c);
+    out.rename("out");
+    SDVariable d = xPrev.sub(xt.mul(mX).add(out.mul(mO)));
+    d.mul(d).mul(invVar).sum().mul(-0.5).rename("log_pf");
+    sd.setLossVariables("log_pf");
+    return sd;
+  }
+
+  /** Σ_rows w_row · R(x̂0_θ(x, t)); its x-gradient is γβ ∇R per row. */
+  private SameDiff rewardGraph(Denoiser net, Reward reward) {
+    SameDiff sd = SameDiff.create();
+    SDVariable x = sd.placeHolder("x", DataType.FLOAT, samplePlaceholder());
+    SDVariable t = sd.placeHolder("t", DataType.DOUBLE, -1);
+    SDVariable c = conditionPlaceholder(sd);
+    SDVariable aX = sd.placeHolder("a_x", DataType.FLOAT, Columns.placeholderShape(rank));
+    SDVariable aO = sd.placeHolder("a_o", DataType.FLOAT, Columns.placeholderShape(rank));
+    SDVariable w = sd.placeHolder("w", DataType.FLOAT, -1);
+    SDVariable xt = InputGradients.track(sd, x);
+    SDVariable out = net.forward(new GraphScope(sd, "net.", net.parameters(), false), xt, t, c);
+    SDVariable x0 = xt.mul(aX).add(out.mul(aO));
+    SDVariable r = reward.forward(new GraphScope(sd, "reward.", reward.parameters(), false), x0, c);
+    r.rename("reward");
+    r.mul(w).sum().rename("weighted");
+    sd.setLossVariables("weighted");
+    return sd;
+  }
+
+  private SameDiff lossGraph() {
+    SameDiff sd = SameDiff.create();
+    SDVariable xT = sd.placeHolder("x_t", DataType.FLOAT, samplePlaceholder());
+    SDVariable xPrev = sd.placeHolder("x_prev", DataType.FLOAT, samplePlaceholder());
+    SDVariable t = sd.placeHolder("t", DataType.DOUBLE, -1);
+    SDVariable tPrev = sd.placeHolder("t_prev", DataType.DOUBLE, -1);
+    SDVariable c = conditionPlaceholder(sd);
+    SDVariable mX = sd.placeHolder("m_x", DataType.FLOAT, Columns.placeholderShape(rank));
+    SDVariable mO = sd.placeHolder("m_o", DataType.FLOAT, Columns.placeholderShape(rank));
+    SDVariable invVar = sd.placeHolder("inv_var", DataType.FLOAT, Columns.placeholderShape(rank));
+    SDVariable nonFinal = sd.placeHolder("non_final", DataType.FLOAT, Columns.placeholderShape(rank));
+    SDVariable fin = sd.placeHolder("final", DataType.FLOAT, Columns.placeholderShape(rank));
+    SDVariable scorePfRef = sd.placeHolder("score_pf_ref", DataType.FLOAT, samplePlaceholder());
+    SDVariable scoreRNext = sd.placeHolder("score_r_next", DataType.FLOAT, samplePlaceholder());
+    SDVariable revPf = sd.placeHolder("rev_pf", DataType.FLOAT, samplePlaceholder());
+    SDVariable revPfRef = sd.placeHolder("rev_pf_ref", DataType.FLOAT, samplePlaceholder());
+    SDVariable scoreR = sd.placeHolder("score_r", DataType.FLOAT, samplePlaceholder());
+    SDVariable epsOld = sd.placeHolder("eps_old", DataType.FLOAT, samplePlaceholder());
+
+    // 1. policy: ε_θ(x_t), μ_θ = m_x x_t + m_o ε, score_pf = −(x_s − μ_θ)/σ²
+    GraphScope theta = GraphScope.of(sd, POLICY, policy.parameters());
+    SDVariable eps = policy.forward(theta, xT, t, c);
+    SDVariable scorePf = xT.mul(mX).add(eps.mul(mO)).sub(xPrev).mul(invVar);
+    // 2. flow: G = g_φ(x_s, t_s) (t_s = 0 on the final step, where x_s = x_0), g_t = g_φ(x_t, t)
+    SDVariable fwdTarget = scorePfRef.add(scoreRNext);
+    if (flow != null) {
+      GraphScope phi = GraphScope.of(sd, FLOW, flow.parameters());
+      SDVariable g = flow.forward(phi, xPrev, tPrev, c);
+      fwdTarget = fwdTarget.add(g.mul(nonFinal)); // g_φ(x_0) := 0 in the forward balance
+      SDVariable gT = flow.forward(phi, xT, t, c);
+      SDVariable bwd = revPf.sub(revPfRef).add(gT).add(scoreR);
+      bwd.mul(bwd).mean().rename("loss_bwd");
+      g.mul(g).mul(fin).mean().rename("loss_term");
+    } else {
+      sd.constant("loss_bwd", Nd4j.scalar(0f));
+      sd.constant("loss_term", Nd4j.scalar(0f));
+    }
+    // 3. forward balance and the prior regulariser
+    SDVariable fwd = scorePf.sub(fwdTarget);
+    fwd.mul(fwd).mean().rename("loss_fwd");
+    SDVariable dEps = eps.sub(epsOld);
+    dEps.mul(dEps).mean().mul(objective.regScale()).rename("loss_reg");
+    sd.getVariable("loss_fwd").add(sd.getVariable("loss_bwd")).add(sd.getVariable("loss_term"))
+        .add(sd.getVariable("loss_reg")).rename("loss");
+    sd.setLossVariables("loss");
+    return sd;
+  }
+
+  private Map<String, INDArray> scorePlaceholders(TransitionBatch b, INDArray x, int[] t) {
+    Map<String, INDArray> ph = new HashMap<>();
+    ph.put("x", x);
+    ph.put("t", TransitionBatch.doubles(t));
+    if (conditional) {
+      ph.put("c", b.condition);
+    }
+    ph.put("x_prev", b.xPrev);
+    ph.put("m_x", b.column(b.meanFromSample));
+    ph.put("m_o", b.column(b.meanFromOutput));
+    ph.put("inv_var", b.column(b.invVariance));
+    return ph;
+  }
+
+  /** Computes every stop-gradient input of the loss for a batch of transitions. */
+  public Scores scores(TransitionBatch b) {
+    // 1. rev_pf and ε at x_t, for θ and for the reference
+    Map<String, INDArray> ph = scorePlaceholders(b, b.xT, b.t);
+    OutAndGrad pol = policyScores.calculateGradientsAndOutputs(ph, List.of("out"), List.of("x"));
+    OutAndGrad ref = referenceScores.calculateGradientsAndOutputs(ph, List.of("out"), List.of("x"));
+    INDArray epsRef = ref.getOutputs().get("out");
+    INDArray muRef = b.xT.mul(b.column(b.meanFromSample)).addi(epsRef.mul(b.column(b.meanFromOutput)));
+    INDArray scorePfRef = muRef.subi(b.xPrev).muli(b.column(b.invVariance));
+    // 2. reward scores at x_t (γ_t β ∇R(x̂0(x_t))) and at x_s (γ_s β ∇R(x̂0(x_s)), β ∇R(x_0) at the end)
+    INDArray[] atT = rewardScore(b, b.xT, b.t, b.x0FromSampleT, b.x0FromOutputT, b.rewardWeightT);
+    INDArray[] atPrev = rewardScore(b, b.xPrev, b.tPrev, b.x0FromSamplePrev, b.x0FromOutputPrev, b.rewardWeightPrev);
+    return new Scores(epsRef, scorePfRef, pol.getGradients().get("x"), ref.getGradients().get("x"), atT[0], atPrev[0],
+        atPrev[1]);
+  }
+
+  private INDArray[] rewardScore(TransitionBatch b, INDArray x, int[] t, double[] aX, double[] aO, double[] w) {
+    Map<String, INDArray> ph = new HashMap<>();
+    ph.put("x", x);
+    ph.put("t", TransitionBatch.doubles(t));
+    if (conditional) {
+      ph.put("c", b.condition);
+    }
+    ph.put("a_x", b.column(aX));
+    ph.put("a_o", b.column(aO));
+    ph.put("w", Nd4j.createFromArray(w).castTo(DataType.FLOAT));
+    OutAndGrad og = rewardScores.calculateGradientsAndOutputs(ph, List.of("reward"), List.of("x"));
+    return new INDArray[] {og.getGradients().get("x"), og.getOutputs().get("reward")};
+  }
+
+  /** Loss terms and the gradients of θ and φ for a batch of transitions. */
+  public Result compute(TransitionBatch b) {
+    Scores s = scores(b);
+    Map<String, INDArray> ph = new HashMap<>();
+    ph.put("x_t", b.xT);
+    ph.put("x_prev", b.xPrev);
+    ph.put("t", TransitionBatch.doubles(b.t));
+    ph.put("t_prev", TransitionBatch.doubles(b.tPrev));
+    if (conditional) {
+      ph.put("c", b.condition);
+    }
+    ph.put("m_x", b.column(b.meanFromSample));
+    ph.put("m_o", b.column(b.meanFromOutput));
+    ph.put("inv_var", b.column(b.invVariance));
+    ph.put("non_final", b.mask(false));
+    ph.put("final", b.mask(true));
+    ph.put("score_pf_ref", s.scorePfRef());
+    ph.put("score_r_next", s.scoreRNext());
+    ph.put("rev_pf", s.revPf());
+    ph.put("rev_pf_ref", s.revPfRef());
+    ph.put("score_r", s.scoreR());
+    ph.put("eps_old", b.epsOld);
+    List<String> vars = new java.util.ArrayList<>(policyVars);
+    vars.addAll(flowVars);
+    OutAndGrad og = loss.calculateGradientsAndOutputs(ph,
+        List.of("loss_fwd", "loss_bwd", "loss_term", "loss_reg"), vars);
+    Map<String, INDArray> out = og.getOutputs();
+    Terms terms = new Terms(out.get("loss_fwd").getDouble(0), out.get("loss_bwd").getDouble(0),
+        out.get("loss_term").getDouble(0), out.get("loss_reg").getDouble(0));
+    return new Result(terms, strip(og.getGradients(), POLICY, policy), strip(og.getGradients(), FLOW, flow), s);
+  }
+
+  private static Map<String, INDArray> strip(Map<String, INDArray> grads, String prefix, Denoiser net) {
+    Map<String, INDArray> m = new LinkedHashMap<>();
+    if (net == null) {
+      return m;
+    }
+    for (String name : net.parameters().names()) {
+      INDArray g = grads.get(prefix + name);
+      // a parameter no loss term reaches has zero gradient (SameDiff returns none)
+      m.put(name, g != null ? g : Nd4j.zeros(net.parameters().get(name).dataType(), net.parameters().get(name).shape()));
+    }
+    return m;
+  }
+
+  /**
+   * The learned residual log-flow gradient ∇log F̃(x_t) ≈ γ_t β ∇R(x̂0_θ(x_t)) + g_φ(x_t, t) at x (all
+   * rows at timestep t), for inspection and tests.
+   */
+  public INDArray logFlowScore(INDArray x, int t, INDArray condition, double x0FromSample, double x0FromOutput,
+      double gammaBeta, FlowEvaluator flowOut) {
+    int n = Math.toIntExact(x.size(0));
+    double[] aX = new double[n];
+    double[] aO = new double[n];
+    double[] w = new double[n];
+    int[] ts = new int[n];
+    java.util.Arrays.fill(aX, x0FromSample);
+    java.util.Arrays.fill(aO, x0FromOutput);
+    java.util.Arrays.fill(w, gammaBeta);
+    java.util.Arrays.fill(ts, t);
+    Map<String, INDArray> ph = new HashMap<>();
+    ph.put("x", x);
+    ph.put("t", TransitionBatch.doubles(ts));
+    if (conditional) {
+      ph.put("c", condition);
+    }
+    ph.put("a_x", Columns.of(aX, rank));
+    ph.put("a_o", Columns.of(aO, rank));
+    ph.put("w", Nd4j.createFromArray(w).castTo(DataType.FLOAT));
+    INDArray rewardPart = rewardScores.calculateGradients(ph, "x").get("x");
+    return flowOut == null ? rewardPart : rewardPart.addi(flowOut.evaluate(x, ts, condition));
+  }
+
+  /** Evaluates g_φ eagerly. */
+  @FunctionalInterface
+  public interface FlowEvaluator {
+    INDArray evaluate(INDArray x, int[] t, INDArray condition);
+  }
+}

@@ -1,0 +1,140 @@
+package io.github.nablagfn.core.objective;
+
+import io.github.nablagfn.core.sampler.GaussianStep;
+import io.github.nablagfn.core.sampler.PredictionType;
+import io.github.nablagfn.core.sampler.Sampler;
+import java.util.ArrayList;
+import java.util.List;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * K sampled transitions x_t → x_s of a batch of B trajectories, stacked into N = K·B rows so that one
+ * graph execution evaluates all of them. Per-row scalars (timesteps, step coefficients, the reward
+ * weights γβ) are kept in double and turned into columns when fed to a graph.
+ */
+public final class TransitionBatch {
+  final INDArray xT;
+  final INDArray xPrev;
+  final INDArray epsOld;
+  final INDArray condition;
+  final int[] t;
+  final int[] tPrev;
+  final int[] stepIndex;
+  final boolean[] isFinal;
+  final double[] meanFromSample;
+  final double[] meanFromOutput;
+  final double[] invVariance;
+  final double[] x0FromSampleT;
+  final double[] x0FromOutputT;
+  final double[] x0FromSamplePrev;
+  final double[] x0FromOutputPrev;
+  final double[] rewardWeightT;
+  final double[] rewardWeightPrev;
+  final int rank;
+
+  private TransitionBatch(List<INDArray> xt, List<INDArray> xp, List<INDArray> eo, List<INDArray> cond, int n, int rank) {
+    this.xT = Nd4j.concat(0, xt.toArray(new INDArray[0]));
+    this.xPrev = Nd4j.concat(0, xp.toArray(new INDArray[0]));
+    this.epsOld = Nd4j.concat(0, eo.toArray(new INDArray[0]));
+    this.condition = cond.isEmpty() ? null : Nd4j.concat(0, cond.toArray(new INDArray[0]));
+    this.t = new int[n];
+    this.tPrev = new int[n];
+    this.stepIndex = new int[n];
+    this.isFinal = new boolean[n];
+    this.meanFromSample = new double[n];
+    this.meanFromOutput = new double[n];
+    this.invVariance = new double[n];
+    this.x0FromSampleT = new double[n];
+    this.x0FromOutputT = new double[n];
+    this.x0FromSamplePrev = new double[n];
+    this.x0FromOutputPrev = new double[n];
+    this.rewardWeightT = new double[n];
+    this.rewardWeightPrev = new double[n];
+    this.rank = rank;
+  }
+
+  /**
+   * Stacks the transitions {@code steps} of {@code trajectory}.
+   *
+   * @param beta reward scale β
+   */
+  public static TransitionBatch of(Sampler sampler, Trajectory trajectory, int[] steps, RewardWeighting weighting,
+      double beta) {
+    int b = Math.toIntExact(trajectory.samples().size(0));
+    List<INDArray> xt = new ArrayList<>();
+    List<INDArray> xp = new ArrayList<>();
+    List<INDArray> eo = new ArrayList<>();
+    List<INDArray> cond = new ArrayList<>();
+    for (int i : steps) {
+      xt.add(trajectory.states()[i]);
+      xp.add(trajectory.states()[i + 1]);
+      eo.add(trajectory.outputs()[i]);
+      if (trajectory.condition() != null) {
+        cond.add(trajectory.condition().reshape(b));
+      }
+    }
+    TransitionBatch tb = new TransitionBatch(xt, xp, eo, cond, steps.length * b, trajectory.samples().rank());
+    PredictionType prediction = sampler.prediction();
+    int last = sampler.numSteps() - 1;
+    for (int k = 0; k < steps.length; k++) {
+      GaussianStep st = sampler.step(steps[k]);
+      if (!(st.variance() > 0)) {
+        throw new IllegalArgumentException("step " + steps[k] + " (t = " + st.timestep() + ") has variance "
+            + st.variance() + "; Residual ∇-DB needs a stochastic sampler (eta > 0, final alpha-bar < 1)");
+      }
+      boolean fin = steps[k] == last;
+      int tPrev = fin ? 0 : sampler.step(steps[k] + 1).timestep();
+      double[] prevCoef = prediction.coefficients(fin ? sampler.schedule().alphaCumprod(0)
+          : sampler.step(steps[k] + 1).alphaCumprod());
+      for (int r = k * b; r < (k + 1) * b; r++) {
+        tb.t[r] = st.timestep();
+        tb.tPrev[r] = tPrev;
+        tb.stepIndex[r] = steps[k];
+        tb.isFinal[r] = fin;
+        tb.meanFromSample[r] = st.meanFromSample();
+        tb.meanFromOutput[r] = st.meanFromOutput();
+        tb.invVariance[r] = 1.0 / st.variance();
+        tb.x0FromSampleT[r] = st.x0FromSample();
+        tb.x0FromOutputT[r] = st.x0FromOutput();
+        tb.rewardWeightT[r] = weighting.gamma(st.alphaCumprod()) * beta;
+        if (fin) {
+          // score_r at x_0 is β ∇R(x_0): x̂0 = x itself, no γ
+          tb.x0FromSamplePrev[r] = 1.0;
+          tb.x0FromOutputPrev[r] = 0.0;
+          tb.rewardWeightPrev[r] = beta;
+        } else {
+          tb.x0FromSamplePrev[r] = prevCoef[0];
+          tb.x0FromOutputPrev[r] = prevCoef[1];
+          tb.rewardWeightPrev[r] = weighting.gamma(sampler.step(steps[k] + 1).alphaCumprod()) * beta;
+        }
+      }
+    }
+    return tb;
+  }
+
+  /** N = K·B. */
+  public int rows() {
+    return t.length;
+  }
+
+  INDArray column(double[] v) {
+    return Columns.of(v, rank);
+  }
+
+  INDArray mask(boolean finalRows) {
+    double[] m = new double[isFinal.length];
+    for (int i = 0; i < m.length; i++) {
+      m[i] = isFinal[i] == finalRows ? 1.0 : 0.0;
+    }
+    return column(m);
+  }
+
+  static INDArray doubles(int[] v) {
+    double[] d = new double[v.length];
+    for (int i = 0; i < v.length; i++) {
+      d[i] = v[i];
+    }
+    return Nd4j.createFromArray(d);
+  }
+}

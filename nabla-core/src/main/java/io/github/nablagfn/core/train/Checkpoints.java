@@ -1,0 +1,149 @@
+package io.github.nablagfn.core.train;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.nablagfn.core.io.Safetensors;
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Trainer checkpoints in a directory: {@code checkpoint-NNNNNNNN.safetensors} (parameters and optimizer
+ * states) and its manifest {@code checkpoint-NNNNNNNN.json} (format, iteration, SHA-256 of the tensor
+ * file, configuration, provenance, history). Both are written to a temporary file and renamed, the
+ * manifest last, so a checkpoint exists only once it is complete; the newest manifest names the
+ * checkpoint to resume from. Loading verifies the checksum and refuses a corrupt file.
+ */
+final class Checkpoints {
+  static final String FORMAT = "nabla-checkpoint-v1";
+  private static final Pattern MANIFEST = Pattern.compile("checkpoint-(\\d{8})\\.json");
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private Checkpoints() {}
+
+  /** A loaded checkpoint. */
+  record Loaded(long iteration, Map<String, INDArray> tensors, Map<String, String> config, List<IterationRecord> history,
+      Path manifest) {}
+
+  static Path tensorFile(Path dir, long iteration) {
+    return dir.resolve(String.format("checkpoint-%08d.safetensors", iteration));
+  }
+
+  static Path manifestFile(Path dir, long iteration) {
+    return dir.resolve(String.format("checkpoint-%08d.json", iteration));
+  }
+
+  static void write(Path dir, long iteration, Map<String, INDArray> tensors, Map<String, String> config,
+      Map<String, String> provenance, List<IterationRecord> history, int keep) throws IOException {
+    Files.createDirectories(dir);
+    Path tensorFile = tensorFile(dir, iteration);
+    Safetensors.write(tensorFile, tensors, Map.of("format", FORMAT, "iteration", Long.toString(iteration)));
+    ObjectNode m = JSON.createObjectNode();
+    m.put("format", FORMAT);
+    m.put("iteration", iteration);
+    m.put("tensors", tensorFile.getFileName().toString());
+    m.put("sha256", sha256(tensorFile));
+    m.set("config", JSON.valueToTree(config));
+    m.set("provenance", JSON.valueToTree(provenance));
+    m.set("history", JSON.valueToTree(history));
+    Path manifest = manifestFile(dir, iteration);
+    Path tmp = Files.createTempFile(dir, "." + manifest.getFileName() + ".", ".tmp");
+    try {
+      Files.write(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(m));
+      try {
+        Files.move(tmp, manifest, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(tmp, manifest, StandardCopyOption.REPLACE_EXISTING);
+      }
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+    prune(dir, keep);
+  }
+
+  /** Iterations of the complete checkpoints in {@code dir}, newest first. */
+  static List<Long> list(Path dir) throws IOException {
+    List<Long> its = new ArrayList<>();
+    if (!Files.isDirectory(dir)) {
+      return its;
+    }
+    try (Stream<Path> s = Files.list(dir)) {
+      s.forEach(p -> {
+        Matcher mt = MANIFEST.matcher(p.getFileName().toString());
+        if (mt.matches()) {
+          its.add(Long.parseLong(mt.group(1)));
+        }
+      });
+    }
+    its.sort((a, b) -> Long.compare(b, a));
+    return its;
+  }
+
+  private static void prune(Path dir, int keep) throws IOException {
+    List<Long> its = list(dir);
+    for (int i = keep; i < its.size(); i++) {
+      Files.deleteIfExists(manifestFile(dir, its.get(i)));
+      Files.deleteIfExists(tensorFile(dir, its.get(i)));
+    }
+  }
+
+  /** The newest checkpoint, verified; empty if the directory holds none. */
+  static Optional<Loaded> latest(Path dir) throws IOException {
+    List<Long> its = list(dir);
+    if (its.isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of(load(manifestFile(dir, its.get(0))));
+  }
+
+  static Loaded load(Path manifest) throws IOException {
+    JsonNode m;
+    try {
+      m = JSON.readTree(manifest.toFile());
+    } catch (IOException e) {
+      throw new CheckpointException(manifest + ": manifest is not valid JSON (" + e.getMessage() + ")", e);
+    }
+    if (m == null || !FORMAT.equals(m.path("format").asText())) {
+      throw new CheckpointException(manifest + ": not a nabla checkpoint manifest (format = "
+          + (m == null ? "none" : m.path("format").asText()) + ", expected " + FORMAT + ")");
+    }
+    Path tensorFile = manifest.resolveSibling(m.path("tensors").asText());
+    if (!Files.isRegularFile(tensorFile)) {
+      throw new CheckpointException(manifest + ": its tensor file " + tensorFile.getFileName() + " is missing");
+    }
+    String expected = m.path("sha256").asText();
+    String actual = sha256(tensorFile);
+    if (!actual.equals(expected)) {
+      throw new CheckpointException(tensorFile + ": checksum mismatch (SHA-256 " + actual + ", manifest says "
+          + expected + "); the checkpoint is corrupt");
+    }
+    Map<String, INDArray> tensors = Safetensors.read(tensorFile).tensors();
+    Map<String, String> config = JSON.convertValue(m.path("config"), new TypeReference<Map<String, String>>() {});
+    List<IterationRecord> history = JSON.convertValue(m.path("history"), new TypeReference<List<IterationRecord>>() {});
+    return new Loaded(m.path("iteration").asLong(), tensors, config, history, manifest);
+  }
+
+  static String sha256(Path file) throws IOException {
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      return HexFormat.of().formatHex(md.digest(Files.readAllBytes(file)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,528 @@
+package io.github.nablagfn.core.train;
+
+import io.github.nablagfn.core.model.Denoiser;
+import io.github.nablagfn.core.model.DenoiserGraph;
+import io.github.nablagfn.core.objective.Objective;
+import io.github.nablagfn.core.objective.Objectives;
+import io.github.nablagfn.core.objective.ResidualNablaDb;
+import io.github.nablagfn.core.objective.ResidualNablaDbLoss;
+import io.github.nablagfn.core.objective.Trajectory;
+import io.github.nablagfn.core.objective.TransitionBatch;
+import io.github.nablagfn.core.optim.AdamW;
+import io.github.nablagfn.core.reward.Reward;
+import io.github.nablagfn.core.runtime.NablaRuntime;
+import io.github.nablagfn.core.runtime.Rng;
+import io.github.nablagfn.core.sampler.Sampler;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Fine-tunes a diffusion policy to a reward with Residual ∇-DB (Nabla-GFlowNet). Each iteration:
+ * sample B trajectories with the current policy (no gradients) recording x_t and ε; choose K
+ * transitions (stratified, final step always included); compute the stop-gradient scores; evaluate
+ * the loss and the gradients of θ (policy) and φ (flow) in one pass; clip and step each with its own
+ * AdamW. All randomness of iteration k comes from {@code Rng.of(seed).fork("iteration", k)}, so a
+ * run resumed from a checkpoint continues bit-identically.
+ *
+ * <pre>{@code
+ * NablaTrainer trainer = NablaTrainer.builder()
+ *     .policy(model).reference(Reference.frozenCopy()).flow(FlowModel.of(flowNet))
+ *     .sampler(Ddim.of(schedule, 50).eta(1.0)).reward(reward.scaled(1e3))
+ *     .objective(Objectives.residualNablaDb()).batchSize(8).seed(42).build();
+ * TrainingHistory h = trainer.fit(200);
+ * }</pre>
+ */
+public final class NablaTrainer {
+  private static final Logger LOG = LoggerFactory.getLogger(NablaTrainer.class);
+
+  /** What happens on a NaN or infinite loss or gradient: stop with an exception, or skip the update and go on. */
+  public enum NonFinitePolicy {
+    STOP,
+    SKIP
+  }
+
+  private final Denoiser policy;
+  private final Denoiser reference;
+  private final Denoiser flow;
+  private final Sampler sampler;
+  private final Reward reward;
+  private final ResidualNablaDb objective;
+  private final AdamW policyOptimizer;
+  private final AdamW flowOptimizer;
+  private final int batchSize;
+  private final long seed;
+  private final Rng rng;
+  private final ConditionSampler conditions;
+  private final List<TrainingListener> listeners;
+  private final Path checkpointDir;
+  private final int checkpointEvery;
+  private final int checkpointsKept;
+  private final NonFinitePolicy nonFinite;
+  private final ResidualNablaDbLoss loss;
+  private final DenoiserGraph sampling;
+  private final TrainingHistory history = new TrainingHistory();
+  private AdamW.State policyState;
+  private AdamW.State flowState;
+  private long iteration;
+
+  private NablaTrainer(Builder b) {
+    NablaRuntime.init();
+    this.policy = b.policy;
+    this.reference = b.reference.resolve(b.policy);
+    this.flow = b.flow.network();
+    this.sampler = b.sampler;
+    this.reward = b.reward;
+    this.objective = (ResidualNablaDb) b.objective;
+    this.policyOptimizer = b.policyOptimizer;
+    this.flowOptimizer = b.flowOptimizer;
+    this.batchSize = b.batchSize;
+    this.seed = b.seed;
+    this.rng = Rng.of(b.seed);
+    this.conditions = b.conditions != null ? b.conditions
+        : policy.numClasses() > 0 ? ConditionSampler.uniform(policy.numClasses()) : ConditionSampler.none();
+    this.listeners = List.copyOf(b.listeners);
+    this.checkpointDir = b.checkpointDir;
+    this.checkpointEvery = b.checkpointEvery;
+    this.checkpointsKept = b.checkpointsKept;
+    this.nonFinite = b.nonFinite;
+    this.loss = new ResidualNablaDbLoss(objective, policy, reference, flow, reward);
+    this.sampling = new DenoiserGraph(policy);
+    this.policyState = policyOptimizer.newState(policy.parameters());
+    this.flowState = flow == null ? null : flowOptimizer.newState(flow.parameters());
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Completed iterations. */
+  public long iteration() {
+    return iteration;
+  }
+
+  public TrainingHistory history() {
+    return history;
+  }
+
+  public Denoiser policy() {
+    return policy;
+  }
+
+  public Denoiser reference() {
+    return reference;
+  }
+
+  /** g_φ, or null for the forward-only variant. */
+  public Denoiser flow() {
+    return flow;
+  }
+
+  public Sampler sampler() {
+    return sampler;
+  }
+
+  /**
+   * Trains until {@code iterations} iterations have been completed in total, first resuming from the
+   * newest checkpoint in the checkpoint directory if it is further along. Writes a checkpoint every
+   * {@code checkpointEvery} iterations and at the end (when a directory is set).
+   */
+  public TrainingHistory fit(long iterations) {
+    if (iterations < 0) {
+      throw new IllegalArgumentException("iterations = " + iterations + "; expected >= 0");
+    }
+    if (checkpointDir != null) {
+      resumeIfBehind();
+    }
+    while (iteration < iterations) {
+      IterationRecord r = step();
+      for (TrainingListener l : listeners) {
+        l.onIteration(r);
+      }
+      if (checkpointDir != null && checkpointEvery > 0 && iteration % checkpointEvery == 0 && iteration < iterations) {
+        saveCheckpoint();
+      }
+    }
+    if (checkpointDir != null) {
+      saveCheckpoint();
+    }
+    return history;
+  }
+
+  /** Runs one iteration and returns its record. */
+  public IterationRecord step() {
+    long start = System.nanoTime();
+    Rng it = rng.fork("iteration", iteration);
+    // 1. sample trajectories with the current policy, recording x_t and the model output
+    INDArray condition = conditions.sample(it.fork("condition", 0), batchSize);
+    long[] shape = new long[policy.sampleShape().length + 1];
+    shape[0] = batchSize;
+    System.arraycopy(policy.sampleShape(), 0, shape, 1, policy.sampleShape().length);
+    int n = sampler.numSteps();
+    INDArray[] states = new INDArray[n + 1];
+    INDArray[] outputs = new INDArray[n];
+    states[0] = it.fork("init", 0).gaussian(shape);
+    sampler.sample(sampling, states[0], condition, it.fork("sampling", 0), (i, x, out, next) -> {
+      outputs[i] = out;
+      states[i + 1] = next;
+    });
+    Trajectory trajectory = new Trajectory(states, outputs, condition);
+    // 2. choose the transitions and compute the loss and gradients
+    int[] steps = stratifiedSteps(n, objective.transitionsPerTrajectory(n), it.fork("strata", 0));
+    TransitionBatch batch = TransitionBatch.of(sampler, trajectory, steps, objective.rewardWeighting(), reward.scale());
+    ResidualNablaDbLoss.Result result = loss.compute(batch);
+    ResidualNablaDbLoss.Terms t = result.terms();
+    // 3. reward of x_0: the final transition's x_s rows (the last B rows)
+    INDArray r = result.scores().rewardNext().get(NDArrayIndex.interval(batch.rows() - batchSize, batch.rows()));
+    double rewardMean = r.meanNumber().doubleValue();
+    double rewardStd = batchSize > 1 ? r.stdNumber().doubleValue() : 0.0;
+    double normPolicy = AdamW.globalNorm(result.policyGradients());
+    double normFlow = flow == null ? 0.0 : AdamW.globalNorm(result.flowGradients());
+    // 4. guard, then update θ and φ with their own clipping and AdamW
+    String bad = firstNonFinite(t, normPolicy, normFlow);
+    boolean applied = bad == null;
+    if (!applied) {
+      if (nonFinite == NonFinitePolicy.STOP) {
+        throw new NonFiniteException(iteration, bad, valueOf(bad, t, normPolicy, normFlow));
+      }
+      LOG.warn("iteration {}: {} is not finite; update skipped ({} skipped so far)", iteration, bad,
+          history.skipped() + 1);
+    } else {
+      policyOptimizer.step(policy.parameters(), result.policyGradients(), policyState);
+      if (flow != null) {
+        flowOptimizer.step(flow.parameters(), result.flowGradients(), flowState);
+      }
+    }
+    IterationRecord rec = new IterationRecord(iteration, t.forward(), t.backward(), t.terminal(), t.regulariser(),
+        t.total(), rewardMean, rewardStd, normPolicy, normFlow, applied, (System.nanoTime() - start) / 1e6);
+    history.add(rec);
+    iteration++;
+    return rec;
+  }
+
+  private static String firstNonFinite(ResidualNablaDbLoss.Terms t, double normPolicy, double normFlow) {
+    String[] names = {"loss_fwd", "loss_bwd", "loss_term", "loss_reg", "policy gradient norm", "flow gradient norm"};
+    double[] values = {t.forward(), t.backward(), t.terminal(), t.regulariser(), normPolicy, normFlow};
+    for (int i = 0; i < names.length; i++) {
+      if (!Double.isFinite(values[i])) {
+        return names[i];
+      }
+    }
+    return null;
+  }
+
+  private static double valueOf(String name, ResidualNablaDbLoss.Terms t, double normPolicy, double normFlow) {
+    switch (name) {
+      case "loss_fwd":
+        return t.forward();
+      case "loss_bwd":
+        return t.backward();
+      case "loss_term":
+        return t.terminal();
+      case "loss_reg":
+        return t.regulariser();
+      case "policy gradient norm":
+        return normPolicy;
+      default:
+        return normFlow;
+    }
+  }
+
+  /**
+   * K of N steps, one per stratum: boundaries b_j = ⌊j·N/K⌋, pick b_j + U{0..b_{j+1}−b_j−1}, then the
+   * last pick is replaced by the final step N−1 (always trained).
+   */
+  static int[] stratifiedSteps(int numSteps, int k, Rng rng) {
+    int[] picks = new int[k];
+    for (int j = 0; j < k; j++) {
+      int lo = (int) ((long) j * numSteps / k);
+      int hi = (int) ((long) (j + 1) * numSteps / k);
+      picks[j] = lo + rng.nextInt(hi - lo);
+    }
+    picks[k - 1] = numSteps - 1;
+    return picks;
+  }
+
+  /**
+   * The learned residual log-flow gradient γ_t β ∇R(x̂0_θ(x, t)) + g_φ(x, t) at timestep t of the
+   * sampler's step {@code step}, for each row of x.
+   */
+  public INDArray logFlowScore(INDArray x, int step, INDArray condition) {
+    var st = sampler.step(step);
+    double gammaBeta = objective.rewardWeighting().gamma(st.alphaCumprod()) * reward.scale();
+    DenoiserGraph flowGraph = flow == null ? null : flowGraph();
+    return loss.logFlowScore(x, st.timestep(), condition, st.x0FromSample(), st.x0FromOutput(), gammaBeta,
+        flowGraph == null ? null : flowGraph::predict);
+  }
+
+  private DenoiserGraph flowGraph;
+
+  private DenoiserGraph flowGraph() {
+    if (flowGraph == null) {
+      flowGraph = new DenoiserGraph(flow);
+    }
+    return flowGraph;
+  }
+
+  // ---- checkpoints ----
+
+  private Map<String, String> config() {
+    Map<String, String> c = new LinkedHashMap<>(objective.settings());
+    c.put("flow", flow == null ? "none" : "network");
+    c.put("sampler", sampler.toString());
+    c.put("reward", reward.name());
+    c.put("beta", Double.toString(reward.scale()));
+    c.put("batchSize", Integer.toString(batchSize));
+    c.put("seed", Long.toString(seed));
+    c.put("policyOptimizer", policyOptimizer.toString());
+    c.put("flowOptimizer", flowOptimizer.toString());
+    c.put("policyParameters", shapes(policy));
+    c.put("flowParameters", flow == null ? "none" : shapes(flow));
+    return c;
+  }
+
+  private static String shapes(Denoiser d) {
+    StringBuilder sb = new StringBuilder();
+    d.parameters().asMap().forEach((k, v) -> sb.append(k).append(Arrays.toString(v.shape())).append(';'));
+    return Integer.toHexString(sb.toString().hashCode()) + " (" + d.parameters().count() + " parameters)";
+  }
+
+  /** Writes a checkpoint of the current state now. */
+  public void saveCheckpoint() {
+    if (checkpointDir == null) {
+      throw new IllegalStateException("no checkpoint directory configured");
+    }
+    Map<String, INDArray> tensors = new LinkedHashMap<>();
+    policy.parameters().asMap().forEach((k, v) -> tensors.put("policy." + k, v));
+    policyState.toTensors().forEach((k, v) -> tensors.put("opt.policy." + k, v));
+    if (flow != null) {
+      flow.parameters().asMap().forEach((k, v) -> tensors.put("flow." + k, v));
+      flowState.toTensors().forEach((k, v) -> tensors.put("opt.flow." + k, v));
+    }
+    Map<String, String> provenance = new LinkedHashMap<>();
+    provenance.put("library", "nabla " + Optional.ofNullable(NablaTrainer.class.getPackage().getImplementationVersion())
+        .orElse("development"));
+    provenance.put("java", System.getProperty("java.version"));
+    provenance.put("written", java.time.Instant.now().toString());
+    try {
+      Checkpoints.write(checkpointDir, iteration, tensors, config(), provenance, history.records(), checkpointsKept);
+    } catch (IOException e) {
+      throw new UncheckedIOException("could not write checkpoint at iteration " + iteration + " to " + checkpointDir, e);
+    }
+  }
+
+  private void resumeIfBehind() {
+    Optional<Checkpoints.Loaded> latest;
+    try {
+      latest = Checkpoints.latest(checkpointDir);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    if (latest.isEmpty() || latest.get().iteration() <= iteration) {
+      return;
+    }
+    Checkpoints.Loaded c = latest.get();
+    Map<String, String> mine = config();
+    for (Map.Entry<String, String> e : mine.entrySet()) {
+      String theirs = c.config().get(e.getKey());
+      if (!e.getValue().equals(theirs)) {
+        throw new IllegalStateException(c.manifest() + ": written by a different configuration: " + e.getKey()
+            + " is '" + theirs + "' there but '" + e.getValue() + "' here");
+      }
+    }
+    Map<String, INDArray> pol = new LinkedHashMap<>();
+    Map<String, INDArray> polOpt = new LinkedHashMap<>();
+    Map<String, INDArray> flo = new LinkedHashMap<>();
+    Map<String, INDArray> floOpt = new LinkedHashMap<>();
+    c.tensors().forEach((k, v) -> {
+      if (k.startsWith("opt.policy.")) {
+        polOpt.put(k.substring(11), v);
+      } else if (k.startsWith("opt.flow.")) {
+        floOpt.put(k.substring(9), v);
+      } else if (k.startsWith("policy.")) {
+        pol.put(k.substring(7), v);
+      } else if (k.startsWith("flow.")) {
+        flo.put(k.substring(5), v);
+      }
+    });
+    AdamW.State ps;
+    AdamW.State fs = null;
+    try {
+      ps = AdamW.State.fromTensors(polOpt, policy.parameters());
+      if (flow != null) {
+        fs = AdamW.State.fromTensors(floOpt, flow.parameters());
+      }
+      policy.parameters().load(pol, false);
+      if (flow != null) {
+        flow.parameters().load(flo, false);
+      }
+    } catch (IllegalArgumentException e) {
+      throw new IllegalStateException(c.manifest() + ": " + e.getMessage(), e);
+    }
+    policyState = ps;
+    flowState = fs;
+    iteration = c.iteration();
+    history.clear();
+    c.history().forEach(history::add);
+    LOG.info("resumed from {} at iteration {}", c.manifest().getFileName(), iteration);
+  }
+
+  /** Builder; {@link #build()} validates every setting and names the field, value and allowed range. */
+  public static final class Builder {
+    private Denoiser policy;
+    private Reference reference = Reference.frozenCopy();
+    private FlowModel flow;
+    private Sampler sampler;
+    private Reward reward;
+    private Objective objective = Objectives.residualNablaDb();
+    private AdamW policyOptimizer = AdamW.lr(1e-3).betas(0.9, 0.95).weightDecay(1e-4).clipNorm(1.0);
+    private AdamW flowOptimizer = AdamW.lr(1e-3).weightDecay(1e-2).clipNorm(1.0);
+    private int batchSize = 8;
+    private long seed;
+    private ConditionSampler conditions;
+    private final List<TrainingListener> listeners = new ArrayList<>();
+    private Path checkpointDir;
+    private int checkpointEvery;
+    private int checkpointsKept = 2;
+    private NonFinitePolicy nonFinite = NonFinitePolicy.STOP;
+
+    /** The denoiser to fine-tune (θ). Required. */
+    public Builder policy(Denoiser policy) {
+      this.policy = policy;
+      return this;
+    }
+
+    /** The frozen reference p_ref; default {@link Reference#frozenCopy()}. */
+    public Builder reference(Reference reference) {
+      this.reference = reference;
+      return this;
+    }
+
+    /** g_φ; required: {@code FlowModel.of(net)} or {@code FlowModel.none()}. */
+    public Builder flow(FlowModel flow) {
+      this.flow = flow;
+      return this;
+    }
+
+    /** The sampler whose chain is trained (stochastic: η > 0). Required. */
+    public Builder sampler(Sampler sampler) {
+      this.sampler = sampler;
+      return this;
+    }
+
+    /** The reward with its scale β ({@code reward.scaled(beta)}). Required. */
+    public Builder reward(Reward reward) {
+      this.reward = reward;
+      return this;
+    }
+
+    public Builder objective(Objective objective) {
+      this.objective = objective;
+      return this;
+    }
+
+    public Builder policyOptimizer(AdamW optimizer) {
+      this.policyOptimizer = optimizer;
+      return this;
+    }
+
+    public Builder flowOptimizer(AdamW optimizer) {
+      this.flowOptimizer = optimizer;
+      return this;
+    }
+
+    public Builder batchSize(int batchSize) {
+      this.batchSize = batchSize;
+      return this;
+    }
+
+    public Builder seed(long seed) {
+      this.seed = seed;
+      return this;
+    }
+
+    /** Conditions of the sampled batches; default uniform labels for conditional policies. */
+    public Builder conditions(ConditionSampler conditions) {
+      this.conditions = conditions;
+      return this;
+    }
+
+    public Builder listener(TrainingListener listener) {
+      this.listeners.add(Objects.requireNonNull(listener, "listener"));
+      return this;
+    }
+
+    /** Where checkpoints are written and resumed from (none by default). */
+    public Builder checkpointDir(Path dir) {
+      this.checkpointDir = dir;
+      return this;
+    }
+
+    /** Also write a checkpoint every n iterations (0: only at the end of {@code fit}). */
+    public Builder checkpointEvery(int n) {
+      this.checkpointEvery = n;
+      return this;
+    }
+
+    /** How many checkpoints to keep (default 2). */
+    public Builder checkpointsKept(int n) {
+      this.checkpointsKept = n;
+      return this;
+    }
+
+    public Builder onNonFinite(NonFinitePolicy policy) {
+      this.nonFinite = policy;
+      return this;
+    }
+
+    public NablaTrainer build() {
+      require(policy != null, "policy", "null", "a Denoiser");
+      require(flow != null, "flow", "null", "FlowModel.of(network) or FlowModel.none()");
+      require(sampler != null, "sampler", "null", "a Sampler, e.g. Ddim.of(schedule, 50)");
+      require(reward != null, "reward", "null", "a Reward, e.g. reward.scaled(beta)");
+      require(reference != null, "reference", "null", "Reference.frozenCopy() or Reference.of(network)");
+      require(objective instanceof ResidualNablaDb, "objective", String.valueOf(objective),
+          "Objectives.residualNablaDb() (the only objective so far)");
+      require(policyOptimizer != null, "policyOptimizer", "null", "an AdamW");
+      require(flowOptimizer != null, "flowOptimizer", "null", "an AdamW");
+      require(nonFinite != null, "onNonFinite", "null", "STOP or SKIP");
+      require(batchSize >= 1, "batchSize", Integer.toString(batchSize), ">= 1");
+      require(checkpointEvery >= 0, "checkpointEvery", Integer.toString(checkpointEvery), ">= 0");
+      require(checkpointsKept >= 1, "checkpointsKept", Integer.toString(checkpointsKept), ">= 1");
+      require(reward.differentiable(), "reward", reward.name() + " (not differentiable)",
+          "a differentiable reward for Residual ∇-DB");
+      require(sampler.prediction() == policy.predictionType(), "sampler.prediction", sampler.prediction().name(),
+          "the policy's prediction type " + policy.predictionType());
+      for (int i = 0; i < sampler.numSteps(); i++) {
+        require(sampler.step(i).variance() > 0, "sampler", sampler + " (step " + i + " has sigma = 0)",
+            "a stochastic sampler: eta > 0 and final alpha-bar < 1");
+      }
+      if (flow.network() != null) {
+        Denoiser f = flow.network();
+        require(Arrays.equals(f.sampleShape(), policy.sampleShape()), "flow.sampleShape",
+            Arrays.toString(f.sampleShape()), "the policy's " + Arrays.toString(policy.sampleShape()));
+        require(f.numClasses() == policy.numClasses(), "flow.numClasses", Integer.toString(f.numClasses()),
+            "the policy's " + policy.numClasses());
+      }
+      return new NablaTrainer(this);
+    }
+
+    private static void require(boolean ok, String field, String value, String expected) {
+      if (!ok) {
+        throw new IllegalArgumentException("NablaTrainer." + field + " = " + value + "; expected " + expected);
+      }
+    }
+  }
+
+}
