@@ -126,7 +126,7 @@ public final class MlpDenoiser implements Denoiser {
       h = h.add(oneHot.mmul(scope.param("class_emb.weight")));
     }
     // 3. MLP
-    return mlp.forward(scope, scope.sd().nn().swish(h));
+    return mlp.forward(scope, io.github.nablagfn.core.nn.Activations.silu(scope.sd(), h));
   }
 
   @Override

@@ -148,7 +148,7 @@ public final class ResidualNablaDbLoss {
     SDVariable invVar = sd.placeHolder("inv_var", DataType.FLOAT, Columns.placeholderShape(rank));
     SDVariable nonFinal = sd.placeHolder("non_final", DataType.FLOAT, Columns.placeholderShape(rank));
     SDVariable fin = sd.placeHolder("final", DataType.FLOAT, Columns.placeholderShape(rank));
-    SDVariable scorePfRef = sd.placeHolder("score_pf_ref", DataType.FLOAT, samplePlaceholder());
+    SDVariable epsRef = sd.placeHolder("eps_ref", DataType.FLOAT, samplePlaceholder());
     SDVariable scoreRNext = sd.placeHolder("score_r_next", DataType.FLOAT, samplePlaceholder());
     SDVariable revPf = sd.placeHolder("rev_pf", DataType.FLOAT, samplePlaceholder());
     SDVariable revPfRef = sd.placeHolder("rev_pf_ref", DataType.FLOAT, samplePlaceholder());
@@ -159,6 +159,8 @@ public final class ResidualNablaDbLoss {
     GraphScope theta = GraphScope.of(sd, POLICY, policy.parameters());
     SDVariable eps = policy.forward(theta, xT, t, c);
     SDVariable scorePf = xT.mul(mX).add(eps.mul(mO)).sub(xPrev).mul(invVar);
+    // score_pf_ref with the very same ops, so θ = ref gives a difference of exactly 0
+    SDVariable scorePfRef = xT.mul(mX).add(epsRef.mul(mO)).sub(xPrev).mul(invVar);
     // 2. flow: G = g_φ(x_s, t_s) (t_s = 0 on the final step, where x_s = x_0), g_t = g_φ(x_t, t)
     SDVariable fwdTarget = scorePfRef.add(scoreRNext);
     if (flow != null) {
@@ -230,7 +232,11 @@ public final class ResidualNablaDbLoss {
 
   /** Loss terms and the gradients of θ and φ for a batch of transitions. */
   public Result compute(TransitionBatch b) {
-    Scores s = scores(b);
+    return compute(b, scores(b));
+  }
+
+  /** Loss terms and gradients with the stop-gradient inputs {@code s} held fixed. */
+  public Result compute(TransitionBatch b, Scores s) {
     Map<String, INDArray> ph = new HashMap<>();
     ph.put("x_t", b.xT);
     ph.put("x_prev", b.xPrev);
@@ -244,7 +250,7 @@ public final class ResidualNablaDbLoss {
     ph.put("inv_var", b.column(b.invVariance));
     ph.put("non_final", b.mask(false));
     ph.put("final", b.mask(true));
-    ph.put("score_pf_ref", s.scorePfRef());
+    ph.put("eps_ref", s.epsRef());
     ph.put("score_r_next", s.scoreRNext());
     ph.put("rev_pf", s.revPf());
     ph.put("rev_pf_ref", s.revPfRef());

@@ -163,6 +163,21 @@ class BuildingBlocksTest {
   }
 
   @Test
+  void siluGradientIsFiniteAndExactForLargeInputs() {
+    SameDiff sd = SameDiff.create();
+    SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1);
+    Activations.silu(sd, InputGradients.track(sd, x)).sum("s");
+    sd.setLossVariables("s");
+    INDArray xin = Nd4j.createFromArray(-1000f, -90f, -1f, 0f, 2f, 90f, 1000f);
+    INDArray g = sd.calculateGradients(Map.of("x", xin), "x").get("x");
+    for (int i = 0; i < xin.length(); i++) {
+      double v = xin.getDouble(i);
+      double sig = 1 / (1 + Math.exp(-v));
+      assertThat(g.getDouble(i)).as("dSiLU/dx at %s", v).isCloseTo(sig + v * sig * (1 - sig), within(1e-5));
+    }
+  }
+
+  @Test
   void sinusoidalEmbeddingMatchesTheTwin() {
     var fix = TwinFixtures.read("unet_forward.safetensors");
     SameDiff sd = SameDiff.create();

@@ -1,0 +1,235 @@
+package io.github.nablagfn.core.objective;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+import static org.quicktheories.QuickTheory.qt;
+import static org.quicktheories.generators.SourceDSL.longs;
+
+import io.github.nablagfn.core.model.MlpDenoiser;
+import io.github.nablagfn.core.reward.LinearReward;
+import io.github.nablagfn.core.reward.QuadraticReward;
+import io.github.nablagfn.core.runtime.Rng;
+import io.github.nablagfn.core.sampler.Ddim;
+import io.github.nablagfn.core.sampler.GaussianStep;
+import io.github.nablagfn.core.sampler.PredictionType;
+import io.github.nablagfn.core.sampler.Sampler;
+import io.github.nablagfn.core.schedule.NoiseSchedule;
+import static io.github.nablagfn.core.testing.Tolerance.assertRelMax;
+
+import io.github.nablagfn.core.testing.LinearDenoiser;
+import io.github.nablagfn.core.testing.Trajectories;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+class ResidualNablaDbLossTest {
+  private static final NoiseSchedule SCHEDULE = NoiseSchedule.ddpmDefault();
+  private static final Sampler SAMPLER = Ddim.of(SCHEDULE, 10);
+
+  @Test
+  void policyEqualToReferenceWithZeroFlowAndZeroBetaGivesExactlyZeroLossAndGradients() {
+    MlpDenoiser policy = MlpDenoiser.create(new MlpDenoiser.Config(2, 16, 2, 8, 0, PredictionType.EPSILON), Rng.of(1));
+    MlpDenoiser flow = MlpDenoiser.create(new MlpDenoiser.Config(2, 8, 2, 8, 0, PredictionType.EPSILON)
+        .withZeroOutput(), Rng.of(2));
+    ResidualNablaDb objective = Objectives.residualNablaDb();
+    ResidualNablaDbLoss loss = new ResidualNablaDbLoss(objective, policy, policy.copy(), flow,
+        new LinearReward(new double[] {1, -2}).scaled(0.0));
+    Trajectory traj = Trajectories.sample(policy, SAMPLER, 6, 3);
+    TransitionBatch b = TransitionBatch.of(SAMPLER, traj, new int[] {1, 4, 9}, RewardWeighting.ALPHA_BAR, 0.0);
+    ResidualNablaDbLoss.Result r = loss.compute(b);
+    assertThat(r.terms().forward()).isZero();
+    assertThat(r.terms().backward()).isZero();
+    assertThat(r.terms().terminal()).isZero();
+    assertThat(r.terms().regulariser()).isZero();
+    for (Map<String, INDArray> grads : List.of(r.policyGradients(), r.flowGradients())) {
+      assertThat(grads).isNotEmpty();
+      grads.forEach((k, g) -> assertThat(g.amaxNumber().doubleValue()).as("gradient of %s", k).isZero());
+    }
+  }
+
+  /**
+   * The prior regulariser compares ε_θ with ε at sampling time. ND4J's kernels round differently for
+   * different batch sizes (the sampling batch has B rows, the loss batch K·B), so with θ unchanged it
+   * is not bit-exactly 0 but at float32 rounding level: |Δε| ≤ 1e-5 · max|ε|.
+   */
+  @Test
+  void regulariserOfAnUnchangedPolicyIsAtFloatRoundingLevel() {
+    MlpDenoiser policy = MlpDenoiser.create(new MlpDenoiser.Config(2, 16, 2, 8, 0, PredictionType.EPSILON), Rng.of(1));
+    ResidualNablaDbLoss loss = new ResidualNablaDbLoss(Objectives.residualNablaDb().regScale(1.0), policy,
+        policy.copy(), null, new LinearReward(new double[] {1, -2}).scaled(0.0));
+    Trajectory traj = Trajectories.sample(policy, SAMPLER, 6, 3);
+    TransitionBatch b = TransitionBatch.of(SAMPLER, traj, new int[] {1, 4, 9}, RewardWeighting.ALPHA_BAR, 0.0);
+    ResidualNablaDbLoss.Result r = loss.compute(b);
+    double scale = b.epsOld.amaxNumber().doubleValue();
+    assertThat(r.terms().regulariser()).isLessThanOrEqualTo(Math.pow(1e-5 * scale, 2));
+    assertThat(r.scores().epsRef().sub(b.epsOld).amaxNumber().doubleValue()).isLessThanOrEqualTo(1e-5 * scale);
+  }
+
+  /** With a linear denoiser ε = xWᵀ + b every stop-gradient score and the forward loss are closed forms. */
+  @Test
+  void scoresFromAutodiffEqualTheClosedForms() {
+    qt().withFixedSeed(41).withExamples(12).forAll(longs().all()).checkAssert(seed -> {
+      Rng rng = Rng.of(seed);
+      int d = 3;
+      LinearDenoiser policy = new LinearDenoiser(rng.gaussian(d, d).muli(0.3), rng.gaussian(d).muli(0.1));
+      LinearDenoiser ref = new LinearDenoiser(rng.gaussian(d, d).muli(0.3), rng.gaussian(d).muli(0.1));
+      double[] centre = {0.5, -0.2, 0.1};
+      double width = 0.7;
+      double beta = 1 + 9 * rng.nextDouble();
+      ResidualNablaDbLoss loss = new ResidualNablaDbLoss(Objectives.residualNablaDb(), policy, ref, null,
+          new QuadraticReward(centre, width).scaled(beta));
+      // O(1) states, as in a sampled chain; x_s anywhere near x_t (any transition is a valid input)
+      INDArray[] states = new INDArray[11];
+      INDArray[] outputs = new INDArray[10];
+      for (int i = 0; i <= 10; i++) {
+        states[i] = rng.gaussian(4, d);
+        if (i < 10) {
+          outputs[i] = rng.gaussian(4, d);
+        }
+      }
+      Trajectory traj = new Trajectory(states, outputs, null);
+      int[] steps = {rng.nextInt(9), 9};
+      TransitionBatch b = TransitionBatch.of(SAMPLER, traj, steps, RewardWeighting.ALPHA_BAR, beta);
+      ResidualNablaDbLoss.Scores s = loss.scores(b);
+      double[][] wp = policy.parameters().get("w").castTo(DataType.DOUBLE).toDoubleMatrix();
+      double[] bp = policy.parameters().get("b").castTo(DataType.DOUBLE).toDoubleVector();
+      double[][] wr = ref.parameters().get("w").castTo(DataType.DOUBLE).toDoubleMatrix();
+      double[] br = ref.parameters().get("b").castTo(DataType.DOUBLE).toDoubleVector();
+      double fwdSum = 0;
+      int rows = b.rows();
+      double[][] expScorePfRef = new double[rows][];
+      double[][] expRevPf = new double[rows][];
+      double[][] expRevPfRef = new double[rows][];
+      double[][] expScoreR = new double[rows][];
+      double[][] expScoreRNext = new double[rows][];
+      for (int row = 0; row < rows; row++) {
+        int k = row / 4;
+        GaussianStep st = SAMPLER.step(steps[k]);
+        boolean fin = steps[k] == 9;
+        double[] x = b.xT.getRow(row).castTo(DataType.DOUBLE).toDoubleVector();
+        double[] xs = b.xPrev.getRow(row).castTo(DataType.DOUBLE).toDoubleVector();
+        double[] epsP = affine(wp, bp, x);
+        double[] epsR = affine(wr, br, x);
+        double inv = 1 / st.variance();
+        double[] scorePf = new double[d];
+        double[] scorePfRef = new double[d];
+        double[] r = new double[d];
+        double[] rRef = new double[d];
+        for (int j = 0; j < d; j++) {
+          double muP = st.meanFromSample() * x[j] + st.meanFromOutput() * epsP[j];
+          double muR = st.meanFromSample() * x[j] + st.meanFromOutput() * epsR[j];
+          scorePf[j] = (muP - xs[j]) * inv;
+          scorePfRef[j] = (muR - xs[j]) * inv;
+          r[j] = (xs[j] - muP) * inv;
+          rRef[j] = (xs[j] - muR) * inv;
+        }
+        double[] revPf = chain(st.meanFromSample(), st.meanFromOutput(), wp, r);
+        double[] revPfRef = chain(st.meanFromSample(), st.meanFromOutput(), wr, rRef);
+        // reward score at x_t: γ_t β (a_x q + a_o q W), q = −(x̂0 − centre)/width²
+        double[] scoreR = rewardScore(x, wp, bp, st.x0FromSample(), st.x0FromOutput(), centre, width,
+            st.alphaCumprod() * beta);
+        double[] scoreRNext;
+        if (fin) {
+          scoreRNext = rewardScore(xs, wp, bp, 1, 0, centre, width, beta);
+        } else {
+          GaussianStep next = SAMPLER.step(steps[k] + 1);
+          scoreRNext = rewardScore(xs, wp, bp, next.x0FromSample(), next.x0FromOutput(), centre, width,
+              next.alphaCumprod() * beta);
+        }
+        expScorePfRef[row] = scorePfRef;
+        expRevPf[row] = revPf;
+        expRevPfRef[row] = revPfRef;
+        expScoreR[row] = scoreR;
+        expScoreRNext[row] = scoreRNext;
+        for (int j = 0; j < d; j++) {
+          double e = scorePf[j] - scorePfRef[j] - scoreRNext[j];
+          fwdSum += e * e;
+        }
+      }
+      // Twin README tolerance for scores amplified by 1/σ²: 2e-4 of the tensor's largest magnitude.
+      assertRelMax("score_pf_ref", s.scorePfRef(), Nd4j.createFromArray(expScorePfRef), 2e-4);
+      assertRelMax("rev_pf", s.revPf(), Nd4j.createFromArray(expRevPf), 2e-4);
+      assertRelMax("rev_pf_ref", s.revPfRef(), Nd4j.createFromArray(expRevPfRef), 2e-4);
+      assertRelMax("score_r", s.scoreR(), Nd4j.createFromArray(expScoreR), 1e-4);
+      assertRelMax("score_r_next", s.scoreRNext(), Nd4j.createFromArray(expScoreRNext), 1e-4);
+      double fwd = fwdSum / (rows * d);
+      assertThat(loss.compute(b, s).terms().forward()).isCloseTo(fwd, within(1e-4 * fwd + 1e-9));
+    });
+  }
+
+  private static double[] affine(double[][] w, double[] b, double[] x) {
+    double[] y = new double[b.length];
+    for (int i = 0; i < b.length; i++) {
+      y[i] = b[i];
+      for (int k = 0; k < x.length; k++) {
+        y[i] += w[i][k] * x[k];
+      }
+    }
+    return y;
+  }
+
+  /** Row vector r times (a·I + c·W): r_i·a + c·Σ_j r_j W_ji. */
+  private static double[] chain(double a, double c, double[][] w, double[] r) {
+    double[] g = new double[r.length];
+    for (int i = 0; i < r.length; i++) {
+      g[i] = a * r[i];
+      for (int j = 0; j < r.length; j++) {
+        g[i] += c * r[j] * w[j][i];
+      }
+    }
+    return g;
+  }
+
+  private static double[] rewardScore(double[] x, double[][] w, double[] b, double ax, double ao, double[] centre,
+      double width, double weight) {
+    double[] eps = affine(w, b, x);
+    double[] q = new double[x.length];
+    for (int j = 0; j < x.length; j++) {
+      double x0 = ax * x[j] + ao * eps[j];
+      q[j] = -(x0 - centre[j]) / (width * width);
+    }
+    double[] g = chain(ax, ao, w, q);
+    for (int j = 0; j < g.length; j++) {
+      g[j] *= weight;
+    }
+    return g;
+  }
+
+  @Test
+  void forwardTermGradientMatchesFiniteDifferences() {
+    MlpDenoiser policy = MlpDenoiser.create(new MlpDenoiser.Config(2, 8, 2, 8, 0, PredictionType.EPSILON), Rng.of(5));
+    MlpDenoiser ref = policy.copy();
+    policy.parameters().asMap().values().forEach(p -> p.addi(Rng.of(6).gaussian(p.shape()).muli(0.05)));
+    ResidualNablaDbLoss loss = new ResidualNablaDbLoss(Objectives.residualNablaDb(), policy, ref, null,
+        new LinearReward(new double[] {1, 0.5}).scaled(2.0));
+    Trajectory traj = Trajectories.sample(policy, SAMPLER, 5, 8);
+    TransitionBatch b = TransitionBatch.of(SAMPLER, traj, new int[] {3, 6}, RewardWeighting.ALPHA_BAR, 2.0);
+    ResidualNablaDbLoss.Scores s = loss.scores(b);
+    ResidualNablaDbLoss.Result r = loss.compute(b, s);
+    Rng pick = Rng.of(7);
+    int checked = 0;
+    for (String name : policy.parameters().names()) {
+      INDArray p = policy.parameters().get(name);
+      INDArray g = r.policyGradients().get(name);
+      for (int trial = 0; trial < 2; trial++) {
+        long idx = pick.nextInt((int) p.length());
+        double h = 1e-2;
+        double orig = p.getDouble(idx);
+        p.putScalar(idx, orig + h);
+        double plus = loss.compute(b, s).terms().forward();
+        p.putScalar(idx, orig - h);
+        double minus = loss.compute(b, s).terms().forward();
+        p.putScalar(idx, orig);
+        double fd = (plus - minus) / (2 * h);
+        double an = g.getDouble(idx);
+        assertThat(an).as("dL_fwd/d%s[%d]: finite difference %g", name, idx, fd)
+            .isCloseTo(fd, within(0.02 * Math.abs(fd) + 1e-3 * r.terms().forward() + 1e-6));
+        checked++;
+      }
+    }
+    assertThat(checked).isGreaterThan(10);
+  }
+}
