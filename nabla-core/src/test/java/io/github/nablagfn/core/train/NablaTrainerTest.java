@@ -1,0 +1,254 @@
+package io.github.nablagfn.core.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.nablagfn.core.model.MlpDenoiser;
+import io.github.nablagfn.core.nn.GraphScope;
+import io.github.nablagfn.core.objective.Objectives;
+import io.github.nablagfn.core.optim.AdamW;
+import io.github.nablagfn.core.reward.LinearReward;
+import io.github.nablagfn.core.reward.Reward;
+import io.github.nablagfn.core.runtime.Rng;
+import io.github.nablagfn.core.sampler.Ddim;
+import io.github.nablagfn.core.sampler.PredictionType;
+import io.github.nablagfn.core.sampler.Sampler;
+import io.github.nablagfn.core.schedule.NoiseSchedule;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+class NablaTrainerTest {
+  private static final NoiseSchedule SCHEDULE = NoiseSchedule.ddpmDefault();
+  private static final Sampler SAMPLER = Ddim.of(SCHEDULE, 10);
+  @TempDir Path dir;
+
+  private static MlpDenoiser policy() {
+    return MlpDenoiser.create(new MlpDenoiser.Config(2, 16, 2, 8, 0, PredictionType.EPSILON), Rng.of(1));
+  }
+
+  private static MlpDenoiser flowNet() {
+    return MlpDenoiser.create(new MlpDenoiser.Config(2, 8, 2, 8, 0, PredictionType.EPSILON).withZeroOutput(), Rng.of(2));
+  }
+
+  private static NablaTrainer.Builder builder() {
+    return NablaTrainer.builder().policy(policy()).flow(FlowModel.of(flowNet())).sampler(SAMPLER)
+        .reward(new LinearReward(new double[] {1, 0}).scaled(2.0))
+        .objective(Objectives.residualNablaDb().timestepFraction(0.2).regScale(0.1))
+        .batchSize(4).seed(11);
+  }
+
+  private static void assertSameParameters(NablaTrainer a, NablaTrainer b) {
+    for (String n : a.policy().parameters().names()) {
+      assertThat(b.policy().parameters().get(n)).as("policy %s", n).isEqualTo(a.policy().parameters().get(n));
+    }
+    for (String n : a.flow().parameters().names()) {
+      assertThat(b.flow().parameters().get(n)).as("flow %s", n).isEqualTo(a.flow().parameters().get(n));
+    }
+  }
+
+  private static List<IterationRecord> timeless(TrainingHistory h) {
+    return h.records().stream().map(IterationRecord::withoutTime).toList();
+  }
+
+  @Test
+  void sameSeedGivesTheSameBits() {
+    NablaTrainer a = builder().build();
+    NablaTrainer b = builder().build();
+    a.fit(3);
+    b.fit(3);
+    assertSameParameters(a, b);
+    assertThat(timeless(b.history())).isEqualTo(timeless(a.history()));
+    assertThat(a.history().last().rewardMean()).isFinite();
+    NablaTrainer c = builder().seed(12).build();
+    c.fit(1);
+    assertThat(c.history().records().get(0).loss()).isNotEqualTo(a.history().records().get(0).loss());
+  }
+
+  @Test
+  void resumingFromACheckpointIsBitIdenticalToAStraightRun() {
+    NablaTrainer straight = builder().build();
+    straight.fit(4);
+    Path ckpt = dir.resolve("run");
+    builder().checkpointDir(ckpt).build().fit(2);
+    NablaTrainer resumed = builder().checkpointDir(ckpt).build(); // a new process: fresh weights, then resume
+    resumed.fit(4);
+    assertThat(resumed.iteration()).isEqualTo(4);
+    assertSameParameters(straight, resumed);
+    assertThat(timeless(resumed.history())).isEqualTo(timeless(straight.history()));
+  }
+
+  @Test
+  void aCorruptCheckpointIsRefusedWithItsName() throws IOException {
+    Path ckpt = dir.resolve("corrupt");
+    builder().checkpointDir(ckpt).build().fit(1);
+    Path tensors = Checkpoints.tensorFile(ckpt, 1);
+    byte[] bytes = Files.readAllBytes(tensors);
+    bytes[bytes.length - 3] ^= 0x10;
+    Files.write(tensors, bytes);
+    NablaTrainer t = builder().checkpointDir(ckpt).build();
+    assertThatThrownBy(() -> t.fit(2)).hasRootCauseInstanceOf(CheckpointException.class)
+        .rootCause().hasMessageContaining("checkpoint-00000001.safetensors").hasMessageContaining("checksum mismatch");
+  }
+
+  @Test
+  void aCheckpointOfAnotherConfigurationIsRefusedNamingTheField() {
+    Path ckpt = dir.resolve("other");
+    builder().checkpointDir(ckpt).build().fit(1);
+    NablaTrainer t = builder().batchSize(5).checkpointDir(ckpt).build();
+    assertThatThrownBy(() -> t.fit(2)).hasMessageContaining("batchSize is '4' there but '5' here");
+  }
+
+  @Test
+  void onlyTheNewestCheckpointsAreKept() throws IOException {
+    Path ckpt = dir.resolve("keep");
+    builder().checkpointDir(ckpt).checkpointEvery(1).checkpointsKept(2).build().fit(4);
+    assertThat(Checkpoints.list(ckpt)).containsExactly(4L, 3L);
+  }
+
+  /** A reward whose value is NaN: R(x) = aᵀx · NaN. */
+  private static Reward nanReward() {
+    return new Reward() {
+      @Override
+      public String name() {
+        return "nan";
+      }
+
+      @Override
+      public boolean differentiable() {
+        return true;
+      }
+
+      @Override
+      public SDVariable forward(GraphScope scope, SDVariable x, SDVariable condition) {
+        return x.sum(1).mul(Double.NaN);
+      }
+    };
+  }
+
+  @Test
+  void aNonFiniteLossStopsWithoutTouchingParameters() {
+    NablaTrainer t = builder().reward(nanReward().scaled(1.0)).build();
+    INDArray before = t.policy().parameters().get("mlp.0.weight").dup();
+    assertThatThrownBy(t::step).isInstanceOf(NonFiniteException.class)
+        .hasMessageContaining("iteration 0").hasMessageContaining("loss_fwd is NaN");
+    assertThat(t.policy().parameters().get("mlp.0.weight")).isEqualTo(before);
+  }
+
+  @Test
+  void aNonFiniteLossCanBeSkippedAndCounted() {
+    NablaTrainer t = builder().reward(nanReward().scaled(1.0)).onNonFinite(NablaTrainer.NonFinitePolicy.SKIP).build();
+    INDArray before = t.policy().parameters().get("mlp.0.weight").dup();
+    t.fit(2);
+    assertThat(t.history().skipped()).isEqualTo(2);
+    assertThat(t.history().last().applied()).isFalse();
+    assertThat(t.policy().parameters().get("mlp.0.weight")).isEqualTo(before);
+  }
+
+  @Test
+  void listenersReceiveEveryIterationAndJsonlLinesParse() throws IOException {
+    Path jsonl = dir.resolve("metrics.jsonl");
+    try (JsonlListener l = new JsonlListener(jsonl)) {
+      builder().listener(l).build().fit(3);
+    }
+    List<String> lines = Files.readAllLines(jsonl);
+    assertThat(lines).hasSize(3);
+    ObjectMapper json = new ObjectMapper();
+    for (int i = 0; i < 3; i++) {
+      JsonNode n = json.readTree(lines.get(i));
+      assertThat(n.get("iteration").asLong()).isEqualTo(i);
+      assertThat(n.get("lossForward").isNumber()).isTrue();
+      assertThat(n.get("rewardMean").isNumber()).isTrue();
+    }
+  }
+
+  static Stream<Arguments> invalidSettings() {
+    Sampler deterministic = Ddim.of(SCHEDULE, 10).eta(0.0);
+    Reward notDifferentiable = new Reward() {
+      @Override
+      public String name() {
+        return "jpeg-size";
+      }
+
+      @Override
+      public boolean differentiable() {
+        return false;
+      }
+
+      @Override
+      public SDVariable forward(GraphScope scope, SDVariable x, SDVariable condition) {
+        throw new UnsupportedOperationException();
+      }
+    };
+    MlpDenoiser wrongShape = MlpDenoiser.create(new MlpDenoiser.Config(3, 8, 2, 8, 0, PredictionType.EPSILON), Rng.of(3));
+    return Stream.of(
+        Arguments.of("policy", (UnaryOperator<NablaTrainer.Builder>) b -> b.policy(null), "NablaTrainer.policy = null"),
+        Arguments.of("flow", (UnaryOperator<NablaTrainer.Builder>) b -> b.flow(null), "NablaTrainer.flow = null"),
+        Arguments.of("sampler", (UnaryOperator<NablaTrainer.Builder>) b -> b.sampler(null), "NablaTrainer.sampler = null"),
+        Arguments.of("reward", (UnaryOperator<NablaTrainer.Builder>) b -> b.reward(null), "NablaTrainer.reward = null"),
+        Arguments.of("batchSize", (UnaryOperator<NablaTrainer.Builder>) b -> b.batchSize(0), "NablaTrainer.batchSize = 0; expected >= 1"),
+        Arguments.of("checkpointEvery", (UnaryOperator<NablaTrainer.Builder>) b -> b.checkpointEvery(-1), "NablaTrainer.checkpointEvery = -1"),
+        Arguments.of("checkpointsKept", (UnaryOperator<NablaTrainer.Builder>) b -> b.checkpointsKept(0), "NablaTrainer.checkpointsKept = 0"),
+        Arguments.of("eta 0", (UnaryOperator<NablaTrainer.Builder>) b -> b.sampler(deterministic), "expected a stochastic sampler"),
+        Arguments.of("reward not differentiable", (UnaryOperator<NablaTrainer.Builder>) b -> b.reward(notDifferentiable),
+            "NablaTrainer.reward = jpeg-size (not differentiable)"),
+        Arguments.of("flow shape", (UnaryOperator<NablaTrainer.Builder>) b -> b.flow(FlowModel.of(wrongShape)),
+            "NablaTrainer.flow.sampleShape = [3]; expected the policy's [2]"),
+        Arguments.of("prediction", (UnaryOperator<NablaTrainer.Builder>) b -> b.sampler(SAMPLER.withPrediction(PredictionType.V_PREDICTION)),
+            "NablaTrainer.sampler.prediction = V_PREDICTION"),
+        Arguments.of("optimizer", (UnaryOperator<NablaTrainer.Builder>) b -> b.policyOptimizer(null), "NablaTrainer.policyOptimizer = null"),
+        Arguments.of("beta", (UnaryOperator<NablaTrainer.Builder>) b -> b.reward(new LinearReward(new double[] {1, 0}).scaled(-1)),
+            "reward scale beta = -1.0"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("invalidSettings")
+  void invalidSettingsAreRejectedNamingTheField(String what, UnaryOperator<NablaTrainer.Builder> change, String message) {
+    assertThatThrownBy(() -> change.apply(builder()).build()).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(message);
+  }
+
+  @Test
+  void stratifiedStepsTakeOnePerStratumAndAlwaysTheFinalStep() {
+    for (long seed = 0; seed < 50; seed++) {
+      int[] s = NablaTrainer.stratifiedSteps(50, 5, Rng.of(seed));
+      assertThat(s).hasSize(5);
+      for (int j = 0; j < 4; j++) {
+        assertThat(s[j]).isBetween(j * 10, j * 10 + 9);
+      }
+      assertThat(s[4]).isEqualTo(49);
+    }
+    assertThat(NablaTrainer.stratifiedSteps(10, 10, Rng.of(1))).containsExactly(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
+  }
+
+  @Test
+  void allStepsUsesEveryTransition() {
+    assertThat(Objectives.residualNablaDb().allSteps().transitionsPerTrajectory(50)).isEqualTo(50);
+    assertThat(Objectives.residualNablaDb().transitionsPerTrajectory(50)).isEqualTo(5);
+    assertThatThrownBy(() -> Objectives.residualNablaDb().timestepFraction(0))
+        .hasMessageContaining("residualNablaDb.timestepFraction = 0.0");
+    assertThatThrownBy(() -> Objectives.residualNablaDb().regScale(-1)).hasMessageContaining("residualNablaDb.regScale = -1.0");
+  }
+
+  @Test
+  void trainingWithoutAFlowTrainsOnlyTheForwardTerm() {
+    NablaTrainer t = builder().flow(FlowModel.none()).build();
+    t.fit(2);
+    assertThat(t.history().last().lossBackward()).isZero();
+    assertThat(t.history().last().lossTerminal()).isZero();
+    assertThat(t.history().last().gradNormFlow()).isZero();
+    assertThat(t.history().last().lossForward()).isPositive();
+  }
+}
