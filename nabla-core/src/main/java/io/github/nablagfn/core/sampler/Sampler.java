@@ -153,7 +153,11 @@ public abstract class Sampler {
     return x;
   }
 
-  /** The reference defaults: leading spacing with offset 1, ε-prediction, final ᾱ = ᾱ_0. */
+  /**
+   * The reference defaults: leading spacing with offset 1, ε-prediction, final ᾱ = ᾱ_0. For N = T
+   * (every timestep) leading spacing with offset 1 would reach t = T; pass settings with TRAILING
+   * spacing or offset 0 to the sampler's {@code create} instead.
+   */
   public static Settings defaults(NoiseSchedule schedule, int numSteps) {
     return new Settings(schedule, numSteps, TimestepSpacing.LEADING, 1, PredictionType.EPSILON, false);
   }

@@ -55,10 +55,18 @@ public enum TimestepSpacing {
     for (int i = 0; i < numSteps; i++) {
       if (t[i] < 0 || t[i] >= numTrainTimesteps || (i > 0 && t[i] >= t[i - 1])) {
         throw new IllegalArgumentException(this + " spacing with T = " + numTrainTimesteps + ", N = " + numSteps
-            + ", stepsOffset = " + stepsOffset + " gives timesteps " + Arrays.toString(t)
-            + "; expected strictly decreasing values in [0, " + numTrainTimesteps + ")");
+            + ", stepsOffset = " + stepsOffset + " gives timestep " + t[i] + " at index " + i + " (" + summary(t)
+            + "); expected strictly decreasing values in [0, " + numTrainTimesteps + ")"
+            + (this == LEADING && stepsOffset > 0 ? "; use stepsOffset 0 or TRAILING spacing for this many steps" : ""));
       }
     }
     return t;
+  }
+
+  private static String summary(int[] t) {
+    if (t.length <= 6) {
+      return Arrays.toString(t);
+    }
+    return "[" + t[0] + ", " + t[1] + ", " + t[2] + ", ..., " + t[t.length - 2] + ", " + t[t.length - 1] + "]";
   }
 }

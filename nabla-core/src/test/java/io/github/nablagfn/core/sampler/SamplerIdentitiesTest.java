@@ -180,7 +180,8 @@ class SamplerIdentitiesTest {
     assertThatThrownBy(() -> Ddim.of(SCHEDULE, 0)).hasMessageContaining("numSteps = 0");
     assertThatThrownBy(() -> Ddim.of(SCHEDULE, 1001)).hasMessageContaining("numSteps = 1001");
     assertThatThrownBy(() -> Ddim.of(SCHEDULE, 1000)).hasMessageContaining("LEADING spacing")
-        .hasMessageContaining("stepsOffset = 1");
+        .hasMessageContaining("stepsOffset = 1").hasMessageContaining("gives timestep 1000 at index 0")
+        .hasMessageContaining("use stepsOffset 0 or TRAILING spacing");
     assertThatThrownBy(() -> Ddim.of(SCHEDULE, 50).eta(-0.1)).hasMessageContaining("eta = -0.1");
     assertThatThrownBy(() -> Ddim.of(SCHEDULE, 50).step(50)).hasMessageContaining("step 50");
   }
