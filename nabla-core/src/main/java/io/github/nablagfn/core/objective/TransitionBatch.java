@@ -61,7 +61,10 @@ public final class TransitionBatch {
    */
   public static TransitionBatch of(Sampler sampler, Trajectory trajectory, int[] steps, RewardWeighting weighting,
       double beta) {
-    int b = Math.toIntExact(trajectory.samples().size(0));
+    if (steps.length == 0) {
+      throw new IllegalArgumentException("no transitions chosen");
+    }
+    int b = Math.toIntExact(trajectory.states()[steps[0]].size(0));
     List<INDArray> xt = new ArrayList<>();
     List<INDArray> xp = new ArrayList<>();
     List<INDArray> eo = new ArrayList<>();
@@ -74,7 +77,7 @@ public final class TransitionBatch {
         cond.add(trajectory.condition().reshape(b));
       }
     }
-    TransitionBatch tb = new TransitionBatch(xt, xp, eo, cond, steps.length * b, trajectory.samples().rank());
+    TransitionBatch tb = new TransitionBatch(xt, xp, eo, cond, steps.length * b, xt.get(0).rank());
     PredictionType prediction = sampler.prediction();
     int last = sampler.numSteps() - 1;
     for (int k = 0; k < steps.length; k++) {

@@ -41,7 +41,10 @@ public final class ClassifierReward implements Reward {
     if (condition == null) {
       throw new IllegalArgumentException("the classifier reward needs the target class as the condition");
     }
-    SDVariable logp = scope.sd().nn().logSoftmax(classifier.logits(scope, x), 1);
+    // log_softmax composed as z − max − log Σ exp(z − max): SameDiff M2.1's logSoftmax(x, dim) fails to build
+    SDVariable z = classifier.logits(scope, x);
+    SDVariable shifted = z.sub(z.max(true, 1));
+    SDVariable logp = shifted.sub(scope.sd().math().log(scope.sd().math().exp(shifted).sum(true, 1)));
     SDVariable oneHot = scope.sd().oneHot(condition, classifier.numClasses(), -1, 1.0, 0.0, DataType.FLOAT);
     return logp.mul(oneHot).sum(1);
   }
