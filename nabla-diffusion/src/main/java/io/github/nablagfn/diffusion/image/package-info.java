@@ -1,0 +1,2 @@
+/** Image output: PNG grids of samples. */
+package io.github.nablagfn.diffusion.image;
