@@ -13,6 +13,20 @@ public interface Reference {
     return Denoiser::copy;
   }
 
+  /**
+   * The policy's own base network with its adapters disabled (LoRA): no second copy of the weights.
+   * The policy must be an {@link io.github.nablagfn.core.model.AdaptedDenoiser}.
+   */
+  static Reference adaptersDisabled() {
+    return policy -> {
+      if (!(policy instanceof io.github.nablagfn.core.model.AdaptedDenoiser a)) {
+        throw new IllegalArgumentException("Reference.adaptersDisabled() needs a policy with adapters (LoRA); got "
+            + policy.getClass().getSimpleName());
+      }
+      return a.base();
+    };
+  }
+
   /** An explicitly given reference network (must have the policy's architecture). */
   static Reference of(Denoiser reference) {
     return policy -> reference;
