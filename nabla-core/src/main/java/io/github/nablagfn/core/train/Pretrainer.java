@@ -43,6 +43,7 @@ public final class Pretrainer {
   private final String[] paramNames;
   private AdamW.State state;
   private LearningRate learningRate;
+  private double labelDropout;
   private long iteration;
 
   /**
@@ -81,6 +82,21 @@ public final class Pretrainer {
     });
   }
 
+  /**
+   * Condition dropout for classifier-free guidance: each label is replaced by the null label
+   * (= numClasses) with probability p.
+   */
+  public Pretrainer labelDropout(double p) {
+    if (!(p >= 0 && p <= 1)) {
+      throw new IllegalArgumentException("labelDropout = " + p + "; expected in [0, 1]");
+    }
+    if (p > 0 && denoiser.numClasses() < 1) {
+      throw new IllegalArgumentException("labelDropout needs a conditional model");
+    }
+    this.labelDropout = p;
+    return this;
+  }
+
   /** Replaces the optimizer's constant learning rate by a schedule over iterations. */
   public Pretrainer learningRate(LearningRate schedule) {
     this.learningRate = java.util.Objects.requireNonNull(schedule, "schedule");
@@ -115,7 +131,18 @@ public final class Pretrainer {
       fromNoise[i] = c[1];
     }
     INDArray target = NoiseSchedule.scaleRows(x0, fromX0).addi(NoiseSchedule.scaleRows(noise, fromNoise));
-    Map<String, INDArray> ph = DenoiserGraph.placeholders(denoiser, xt, t, batch.labels());
+    INDArray labels = batch.labels();
+    if (labelDropout > 0 && labels != null) {
+      Rng drop = it.fork("label-dropout", 0);
+      long[] l = labels.castTo(DataType.INT64).toLongVector();
+      for (int i = 0; i < l.length; i++) {
+        if (drop.nextDouble() < labelDropout) {
+          l[i] = denoiser.numClasses();
+        }
+      }
+      labels = org.nd4j.linalg.factory.Nd4j.createFromArray(l);
+    }
+    Map<String, INDArray> ph = DenoiserGraph.placeholders(denoiser, xt, t, labels);
     ph.put(TARGET, target);
     org.nd4j.autodiff.samediff.api.OutAndGrad og =
         sd.calculateGradientsAndOutputs(ph, java.util.List.of(LOSS), java.util.List.of(paramNames));
