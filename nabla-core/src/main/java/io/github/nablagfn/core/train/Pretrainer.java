@@ -4,6 +4,7 @@ import io.github.nablagfn.core.io.Safetensors;
 import io.github.nablagfn.core.model.Denoiser;
 import io.github.nablagfn.core.model.DenoiserGraph;
 import io.github.nablagfn.core.nn.GraphScope;
+import io.github.nablagfn.core.nn.ParameterSet;
 import io.github.nablagfn.core.optim.AdamW;
 import io.github.nablagfn.core.optim.LearningRate;
 import io.github.nablagfn.core.runtime.NablaRuntime;
@@ -44,6 +45,8 @@ public final class Pretrainer {
   private AdamW.State state;
   private LearningRate learningRate;
   private double labelDropout;
+  private double emaDecay;
+  private ParameterSet ema;
   private long iteration;
 
   /**
@@ -95,6 +98,25 @@ public final class Pretrainer {
     }
     this.labelDropout = p;
     return this;
+  }
+
+  /**
+   * Keeps an exponential moving average of the weights, updated after every step:
+   * ema ← decay·ema + (1 − decay)·θ, starting from the current weights. The EMA weights are usually
+   * the ones to sample from and to ship.
+   */
+  public Pretrainer ema(double decay) {
+    if (!(decay > 0 && decay < 1)) {
+      throw new IllegalArgumentException("ema decay = " + decay + "; expected in (0, 1)");
+    }
+    this.emaDecay = decay;
+    this.ema = denoiser.parameters().copy();
+    return this;
+  }
+
+  /** The EMA weights (null unless {@link #ema(double)} was called). */
+  public ParameterSet emaParameters() {
+    return ema;
   }
 
   /** Replaces the optimizer's constant learning rate by a schedule over iterations. */
@@ -153,6 +175,11 @@ public final class Pretrainer {
           + "; parameters left unchanged");
     }
     optimizer.withLr(learningRate.at(iteration)).step(denoiser.parameters(), grads, state);
+    if (ema != null) {
+      for (String name : ema.names()) {
+        ema.get(name).muli(emaDecay).addi(denoiser.parameters().get(name).mul(1 - emaDecay));
+      }
+    }
     iteration++;
     return loss;
   }
@@ -177,6 +204,9 @@ public final class Pretrainer {
     Map<String, INDArray> tensors = new LinkedHashMap<>();
     denoiser.parameters().asMap().forEach((k, v) -> tensors.put("param." + k, v));
     state.toTensors().forEach((k, v) -> tensors.put("opt." + k, v));
+    if (ema != null) {
+      ema.asMap().forEach((k, v) -> tensors.put("ema." + k, v));
+    }
     Safetensors.write(file, tensors, Map.of("iteration", Long.toString(iteration),
         "seed", Long.toString(rng.seed()), "format", "nabla-pretrain-v1"));
   }
@@ -192,17 +222,30 @@ public final class Pretrainer {
     }
     Map<String, INDArray> params = new LinkedHashMap<>();
     Map<String, INDArray> opt = new LinkedHashMap<>();
+    Map<String, INDArray> emaTensors = new LinkedHashMap<>();
     c.tensors().forEach((k, v) -> {
       if (k.startsWith("param.")) {
         params.put(k.substring(6), v);
       } else if (k.startsWith("opt.")) {
         opt.put(k.substring(4), v);
+      } else if (k.startsWith("ema.")) {
+        emaTensors.put(k.substring(4), v);
       }
     });
+    if (ema != null && emaTensors.isEmpty()) {
+      throw new IOException(file + ": has no EMA weights but this run keeps an EMA");
+    }
     AdamW.State restored;
     try {
       restored = AdamW.State.fromTensors(opt, denoiser.parameters());
+      if (ema != null) {
+        ParameterSet check = ema.copy();
+        check.load(emaTensors, false);
+      }
       denoiser.parameters().load(params, false);
+      if (ema != null) {
+        ema.load(emaTensors, false);
+      }
     } catch (IllegalArgumentException e) {
       throw new IOException(file + ": " + e.getMessage(), e);
     }

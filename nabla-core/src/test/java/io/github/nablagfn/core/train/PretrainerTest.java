@@ -95,6 +95,42 @@ class PretrainerTest {
   }
 
   @Test
+  void emaFollowsItsRecursionAndSurvivesACheckpoint() throws IOException {
+    MlpDenoiser m = model(PredictionType.EPSILON);
+    Pretrainer p = trainer(m).ema(0.9);
+    java.util.Map<String, double[]> expected = new java.util.HashMap<>();
+    m.parameters().asMap().forEach((k, v) -> expected.put(k, v.castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).dup().data().asDouble()));
+    for (int i = 0; i < 3; i++) {
+      p.step(DATA);
+      for (String k : m.parameters().names()) {
+        double[] e = expected.get(k);
+        double[] th = m.parameters().get(k).castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).dup().data().asDouble();
+        for (int j = 0; j < e.length; j++) {
+          e[j] = 0.9 * e[j] + 0.1 * th[j];
+        }
+      }
+    }
+    for (String k : m.parameters().names()) {
+      double[] got = p.emaParameters().get(k).castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).dup().data().asDouble();
+      double[] e = expected.get(k);
+      for (int j = 0; j < e.length; j++) {
+        assertThat(got[j]).as("ema %s[%d]", k, j).isCloseTo(e[j], org.assertj.core.api.Assertions.within(1e-6));
+      }
+    }
+    Path ckpt = dir.resolve("ema.safetensors");
+    p.save(ckpt);
+    Pretrainer q = trainer(model(PredictionType.EPSILON)).ema(0.9);
+    q.load(ckpt);
+    for (String k : m.parameters().names()) {
+      assertThat(q.emaParameters().get(k)).isEqualTo(p.emaParameters().get(k));
+    }
+    Pretrainer withoutEma = trainer(model(PredictionType.EPSILON));
+    withoutEma.save(dir.resolve("plain.safetensors"));
+    assertThatThrownBy(() -> trainer(model(PredictionType.EPSILON)).ema(0.9).load(dir.resolve("plain.safetensors")))
+        .hasMessageContaining("has no EMA weights");
+  }
+
+  @Test
   void invalidSettingsAreRejected() {
     assertThatThrownBy(() -> new Pretrainer(model(PredictionType.EPSILON), SCHEDULE, AdamW.lr(1e-3), 0, 1))
         .hasMessageContaining("batchSize = 0");
