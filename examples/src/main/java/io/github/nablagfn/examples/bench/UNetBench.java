@@ -1,0 +1,91 @@
+package io.github.nablagfn.examples.bench;
+
+import io.github.nablagfn.core.model.DenoiserGraph;
+import io.github.nablagfn.core.optim.AdamW;
+import io.github.nablagfn.core.runtime.NablaRuntime;
+import io.github.nablagfn.core.runtime.Rng;
+import io.github.nablagfn.core.schedule.NoiseSchedule;
+import io.github.nablagfn.core.train.DataSource;
+import io.github.nablagfn.core.train.Pretrainer;
+import io.github.nablagfn.diffusion.unet.UNet;
+import io.github.nablagfn.diffusion.unet.UNetConfig;
+import java.util.Arrays;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Times the twin's U-Net workloads with identical shapes: {@code unet_forward} (B = 8, 64, no gradients)
+ * and {@code unet_train_step} (B = 64, ε-MSE with 10 % null labels, AdamW 1e-4). Prints one JSON line
+ * per workload (median and min over the timed runs after warm-up). Arguments: {@code [runs] [warmup]}.
+ */
+public final class UNetBench {
+  private UNetBench() {}
+
+  public static void main(String[] args) {
+    NablaRuntime.init();
+    int runs = args.length > 0 ? Integer.parseInt(args[0]) : 10;
+    int warmup = args.length > 1 ? Integer.parseInt(args[1]) : 5;
+    UNet unet = UNet.create(UNetConfig.small(), Rng.of(0));
+    System.out.printf("{\"info\": \"params\", \"unet\": %d, \"threads\": %d, \"backend\": \"%s\"}%n",
+        unet.parameters().count(), NablaRuntime.threads(), System.getProperty("nd4j.classifier", "default"));
+    DenoiserGraph graph = new DenoiserGraph(unet);
+    for (int batch : new int[] {8, 64}) {
+      Rng rng = Rng.of(batch);
+      INDArray x = rng.gaussian(batch, 1, 32, 32);
+      int[] t = new int[batch];
+      long[] c = new long[batch];
+      for (int i = 0; i < batch; i++) {
+        t[i] = rng.nextInt(1000);
+        c[i] = rng.nextInt(11);
+      }
+      INDArray labels = Nd4j.createFromArray(c);
+      report("unet_forward", batch, time(() -> graph.predict(x, t, labels), 2 * runs, warmup));
+    }
+    DataSource data = (rng, n) -> {
+      long[] c = new long[n];
+      for (int i = 0; i < n; i++) {
+        c[i] = rng.nextInt(10);
+      }
+      return new DataSource.Batch(rng.uniform(-1, 1, n, 1, 32, 32), Nd4j.createFromArray(c));
+    };
+    Pretrainer p = new Pretrainer(unet, NoiseSchedule.ddpmDefault(), AdamW.lr(1e-4), 64, 0).labelDropout(0.1);
+    report("unet_train_step", 64, time(() -> p.step(data), runs, Math.max(2, warmup / 2)));
+    long rss = peakRssMb();
+    System.out.printf("{\"info\": \"peak_rss_mb\", \"value\": %d}%n", rss);
+  }
+
+  private static double[] time(Runnable r, int runs, int warmup) {
+    for (int i = 0; i < warmup; i++) {
+      r.run();
+    }
+    double[] ms = new double[runs];
+    for (int i = 0; i < runs; i++) {
+      long t0 = System.nanoTime();
+      r.run();
+      ms[i] = (System.nanoTime() - t0) / 1e6;
+    }
+    Arrays.sort(ms);
+    return ms;
+  }
+
+  private static void report(String workload, int batch, double[] sorted) {
+    double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+        : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+    System.out.printf("{\"workload\": \"%s\", \"batch\": %d, \"threads\": %d, \"median_ms\": %.2f, \"min_ms\": %.2f, "
+        + "\"runs\": %d}%n", workload, batch, NablaRuntime.threads(), median, sorted[0], sorted.length);
+  }
+
+  /** Peak resident set size of this process (VmHWM), in MB; -1 where /proc is unavailable. */
+  static long peakRssMb() {
+    try {
+      for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+        if (line.startsWith("VmHWM:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+        }
+      }
+    } catch (java.io.IOException | NumberFormatException e) {
+      return -1;
+    }
+    return -1;
+  }
+}

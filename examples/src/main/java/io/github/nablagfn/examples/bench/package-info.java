@@ -1,0 +1,2 @@
+/** Benchmarks that print JSON lines comparable with the PyTorch twin's {@code bench} command. */
+package io.github.nablagfn.examples.bench;
