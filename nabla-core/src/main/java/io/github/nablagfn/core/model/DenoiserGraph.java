@@ -29,14 +29,19 @@ public final class DenoiserGraph implements Sampler.Model {
   public DenoiserGraph(Denoiser denoiser) {
     this.denoiser = denoiser;
     this.sd = SameDiff.create();
-    long[] phShape = new long[denoiser.sampleShape().length + 1];
-    phShape[0] = -1;
-    System.arraycopy(denoiser.sampleShape(), 0, phShape, 1, denoiser.sampleShape().length);
-    SDVariable x = sd.placeHolder(X, DataType.FLOAT, phShape);
+    SDVariable x = sd.placeHolder(X, DataType.FLOAT, withBatch(-1, denoiser.sampleShape()));
     SDVariable t = sd.placeHolder(T, DataType.DOUBLE, -1);
     SDVariable c = denoiser.numClasses() > 0 ? sd.placeHolder(C, DataType.INT64, -1) : null;
     SDVariable out = denoiser.forward(GraphScope.of(sd, "", denoiser.parameters()), x, t, c);
     out.rename(OUT);
+  }
+
+  /** (batch, sampleShape...): the shape of a batch; batch −1 gives a placeholder shape. */
+  public static long[] withBatch(long batch, long[] sampleShape) {
+    long[] s = new long[sampleShape.length + 1];
+    s[0] = batch;
+    System.arraycopy(sampleShape, 0, s, 1, sampleShape.length);
+    return s;
   }
 
   public Denoiser denoiser() {

@@ -67,6 +67,19 @@ public final class ParameterSet {
   }
 
   /**
+   * Loads this set's values from a safetensors file (e.g. PyTorch weights): every parameter must be
+   * present with its shape and nothing else may be; the error names the file and the tensor.
+   */
+  public void loadSafetensors(java.nio.file.Path file) throws java.io.IOException {
+    var contents = io.github.nablagfn.core.io.Safetensors.read(file);
+    try {
+      load(contents.tensors(), false);
+    } catch (IllegalArgumentException e) {
+      throw new java.io.IOException(file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
    * Copies values into this set's arrays (in place, so graphs see them). Every parameter must be
    * present with the same shape; extra entries in {@code values} are an error unless
    * {@code allowExtra}. Throws naming the first missing, mis-shaped or unexpected tensor.

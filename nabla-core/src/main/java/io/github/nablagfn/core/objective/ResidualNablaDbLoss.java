@@ -88,10 +88,7 @@ public final class ResidualNablaDbLoss {
   }
 
   private long[] samplePlaceholder() {
-    long[] s = new long[rank];
-    s[0] = -1;
-    System.arraycopy(policy.sampleShape(), 0, s, 1, rank - 1);
-    return s;
+    return io.github.nablagfn.core.model.DenoiserGraph.withBatch(-1, policy.sampleShape());
   }
 
   private SDVariable conditionPlaceholder(SameDiff sd) {

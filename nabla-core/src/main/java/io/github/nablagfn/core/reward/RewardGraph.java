@@ -14,27 +14,24 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 final class RewardGraph {
   private static final Map<Reward, Map<String, RewardGraph>> CACHE = new WeakHashMap<>();
   private final SameDiff sd;
-  private final boolean conditional;
   private final String out;
 
-  private RewardGraph(Reward reward, long[] sampleShape, boolean conditional) {
+  /** The graph always has a condition placeholder {@code c}; rewards that ignore it do not read it. */
+  private RewardGraph(Reward reward, long[] sampleShape) {
     if (!reward.differentiable()) {
       throw new IllegalStateException("reward '" + reward.name() + "' has no graph; it must override evaluate()");
     }
     this.sd = SameDiff.create();
-    this.conditional = conditional;
-    long[] ph = new long[sampleShape.length + 1];
-    ph[0] = -1;
-    System.arraycopy(sampleShape, 0, ph, 1, sampleShape.length);
-    SDVariable x = sd.placeHolder("x", DataType.FLOAT, ph);
-    SDVariable c = conditional ? sd.placeHolder("c", DataType.INT64, -1) : null;
+    SDVariable x = sd.placeHolder("x", DataType.FLOAT,
+        io.github.nablagfn.core.model.DenoiserGraph.withBatch(-1, sampleShape));
+    SDVariable c = sd.placeHolder("c", DataType.INT64, -1);
     this.out = reward.forward(new GraphScope(sd, "reward.", reward.parameters(), false), x, c).name();
   }
 
   static synchronized RewardGraph of(Reward reward, INDArray x) {
     long[] shape = Arrays.copyOfRange(x.shape(), 1, x.rank());
     return CACHE.computeIfAbsent(reward, r -> new HashMap<>())
-        .computeIfAbsent(Arrays.toString(shape) + "|", k -> new RewardGraph(reward, shape, true));
+        .computeIfAbsent(Arrays.toString(shape), k -> new RewardGraph(reward, shape));
   }
 
   INDArray evaluate(INDArray x, INDArray condition) {

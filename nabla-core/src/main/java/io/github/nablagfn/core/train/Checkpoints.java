@@ -4,12 +4,11 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.nablagfn.core.io.AtomicFiles;
 import io.github.nablagfn.core.io.Safetensors;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -62,17 +61,7 @@ final class Checkpoints {
     m.set("provenance", JSON.valueToTree(provenance));
     m.set("history", JSON.valueToTree(history));
     Path manifest = manifestFile(dir, iteration);
-    Path tmp = Files.createTempFile(dir, "." + manifest.getFileName() + ".", ".tmp");
-    try {
-      Files.write(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(m));
-      try {
-        Files.move(tmp, manifest, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, manifest, StandardCopyOption.REPLACE_EXISTING);
-      }
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    AtomicFiles.write(manifest, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(m));
     prune(dir, keep);
   }
 

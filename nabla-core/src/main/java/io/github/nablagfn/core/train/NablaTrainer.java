@@ -166,9 +166,7 @@ public final class NablaTrainer {
     Rng it = rng.fork("iteration", iteration);
     // 1. sample trajectories with the current policy, recording x_t and the model output
     INDArray condition = conditions.sample(it.fork("condition", 0), batchSize);
-    long[] shape = new long[policy.sampleShape().length + 1];
-    shape[0] = batchSize;
-    System.arraycopy(policy.sampleShape(), 0, shape, 1, policy.sampleShape().length);
+    long[] shape = DenoiserGraph.withBatch(batchSize, policy.sampleShape());
     int n = sampler.numSteps();
     INDArray[] states = new INDArray[n + 1];
     INDArray[] outputs = new INDArray[n];

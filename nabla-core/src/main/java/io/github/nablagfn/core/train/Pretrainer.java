@@ -66,9 +66,7 @@ public final class Pretrainer {
     this.state = optimizer.newState(denoiser.parameters());
     this.learningRate = LearningRate.constant(optimizer.lr());
     this.sd = SameDiff.create();
-    long[] shape = new long[denoiser.sampleShape().length + 1];
-    shape[0] = -1;
-    System.arraycopy(denoiser.sampleShape(), 0, shape, 1, denoiser.sampleShape().length);
+    long[] shape = DenoiserGraph.withBatch(-1, denoiser.sampleShape());
     SDVariable x = sd.placeHolder(DenoiserGraph.X, DataType.FLOAT, shape);
     SDVariable t = sd.placeHolder(DenoiserGraph.T, DataType.DOUBLE, -1);
     SDVariable c = denoiser.numClasses() > 0 ? sd.placeHolder(DenoiserGraph.C, DataType.INT64, -1) : null;

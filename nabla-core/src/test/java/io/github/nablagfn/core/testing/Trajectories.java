@@ -15,10 +15,7 @@ public final class Trajectories {
     int n = sampler.numSteps();
     INDArray[] states = new INDArray[n + 1];
     INDArray[] outputs = new INDArray[n];
-    long[] shape = new long[policy.sampleShape().length + 1];
-    shape[0] = batch;
-    System.arraycopy(policy.sampleShape(), 0, shape, 1, policy.sampleShape().length);
-    states[0] = Rng.of(seed).gaussian(shape);
+    states[0] = Rng.of(seed).gaussian(DenoiserGraph.withBatch(batch, policy.sampleShape()));
     sampler.sample(new DenoiserGraph(policy), states[0], null, Rng.of(seed + 1), (i, x, out, next) -> {
       outputs[i] = out;
       states[i + 1] = next;

@@ -130,11 +130,7 @@ public final class LoraDenoiser implements AdaptedDenoiser {
     if (rank != null && !rank.equals(Integer.toString(config.rank()))) {
       throw new IOException(file + ": adapters of rank " + rank + "; this model has rank " + config.rank());
     }
-    try {
-      adapters.load(c.tensors(), false);
-    } catch (IllegalArgumentException e) {
-      throw new IOException(file + ": " + e.getMessage(), e);
-    }
+    adapters.loadSafetensors(file);
   }
 
   @Override

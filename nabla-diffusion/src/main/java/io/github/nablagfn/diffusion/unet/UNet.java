@@ -121,12 +121,7 @@ public final class UNet implements Denoiser {
 
   /** Reads parameters from a safetensors file (e.g. the twin's {@code unet.safetensors}); names and shapes must match. */
   public UNet load(Path file) throws IOException {
-    Safetensors.Contents c = Safetensors.read(file);
-    try {
-      params.load(c.tensors(), false);
-    } catch (IllegalArgumentException e) {
-      throw new IOException(file + ": " + e.getMessage(), e);
-    }
+    params.loadSafetensors(file);
     return this;
   }
 

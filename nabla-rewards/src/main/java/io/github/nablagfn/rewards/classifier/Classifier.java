@@ -55,12 +55,7 @@ public final class Classifier {
 
   /** Reads weights from safetensors (e.g. the twin's {@code classifier.safetensors}); names and shapes must match. */
   public Classifier load(Path file) throws IOException {
-    Safetensors.Contents c = Safetensors.read(file);
-    try {
-      params.load(c.tensors(), false);
-    } catch (IllegalArgumentException e) {
-      throw new IOException(file + ": " + e.getMessage(), e);
-    }
+    params.loadSafetensors(file);
     return this;
   }
 
