@@ -1,4 +1,5 @@
 /**
- * Runnable main classes, the CLI and benchmarks (in progress, see the users' surface issue).
+ * Runnable main classes: {@code bench} (benchmarks printing JSON lines comparable with the PyTorch twin).
+ * The CLI, the main job and the comparison runner arrive with the users' surface and baselines issues.
  */
 package io.github.nablagfn.examples;

@@ -1,4 +1,5 @@
 /**
- * Image diffusion: U-Net and flow U-Net denoisers, LoRA adapters, classifier-free guidance, digit datasets and image grids (in progress, see the image issue).
+ * Image diffusion: {@code unet} (the twin-exact U-Net and flow U-Net), {@code lora} (LoRA adapters),
+ * {@code guidance} (classifier-free guidance), {@code data} (IDX datasets), {@code image} (PNG grids).
  */
 package io.github.nablagfn.diffusion;
