@@ -73,6 +73,7 @@ public final class NablaTrainer {
   private final ResidualNablaDbLoss loss;
   private final DenoiserGraph sampling;
   private final TrainingHistory history = new TrainingHistory();
+  private DenoiserGraph flowGraph; // built on first use by logFlowScore
   private AdamW.State policyState;
   private AdamW.State flowState;
   private long iteration;
@@ -263,8 +264,6 @@ public final class NablaTrainer {
     return loss.logFlowScore(x, st.timestep(), condition, st.x0FromSample(), st.x0FromOutput(), gammaBeta,
         flowGraph == null ? null : flowGraph::predict);
   }
-
-  private DenoiserGraph flowGraph;
 
   private DenoiserGraph flowGraph() {
     if (flowGraph == null) {
