@@ -9,6 +9,7 @@ import io.github.nablagfn.core.objective.ResidualNablaDbLoss;
 import io.github.nablagfn.core.objective.Trajectory;
 import io.github.nablagfn.core.objective.TransitionBatch;
 import io.github.nablagfn.core.optim.AdamW;
+import io.github.nablagfn.core.optim.LearningRate;
 import io.github.nablagfn.core.reward.Reward;
 import io.github.nablagfn.core.runtime.NablaRuntime;
 import io.github.nablagfn.core.runtime.Rng;
@@ -61,6 +62,8 @@ public final class NablaTrainer {
   private final ResidualNablaDb objective;
   private final AdamW policyOptimizer;
   private final AdamW flowOptimizer;
+  private final LearningRate policyLearningRate;
+  private final LearningRate flowLearningRate;
   private final int batchSize;
   private final long seed;
   private final Rng rng;
@@ -88,6 +91,10 @@ public final class NablaTrainer {
     this.objective = (ResidualNablaDb) b.objective;
     this.policyOptimizer = b.policyOptimizer;
     this.flowOptimizer = b.flowOptimizer;
+    this.policyLearningRate = b.policyLearningRate != null ? b.policyLearningRate
+        : LearningRate.constant(b.policyOptimizer.lr());
+    this.flowLearningRate = b.flowLearningRate != null ? b.flowLearningRate
+        : LearningRate.constant(b.flowOptimizer.lr());
     this.batchSize = b.batchSize;
     this.seed = b.seed;
     this.rng = Rng.of(b.seed);
@@ -198,9 +205,10 @@ public final class NablaTrainer {
       LOG.warn("iteration {}: {} is not finite; update skipped ({} skipped so far)", iteration, bad,
           history.skipped() + 1);
     } else {
-      policyOptimizer.step(policy.parameters(), result.policyGradients(), policyState);
+      policyOptimizer.withLr(policyLearningRate.at(iteration))
+          .step(policy.parameters(), result.policyGradients(), policyState);
       if (flow != null) {
-        flowOptimizer.step(flow.parameters(), result.flowGradients(), flowState);
+        flowOptimizer.withLr(flowLearningRate.at(iteration)).step(flow.parameters(), result.flowGradients(), flowState);
       }
     }
     IterationRecord rec = new IterationRecord(iteration, t.forward(), t.backward(), t.terminal(), t.regulariser(),
@@ -385,6 +393,8 @@ public final class NablaTrainer {
     private Objective objective = Objectives.residualNablaDb();
     private AdamW policyOptimizer = AdamW.lr(1e-3).betas(0.9, 0.95).weightDecay(1e-4).clipNorm(1.0);
     private AdamW flowOptimizer = AdamW.lr(1e-3).weightDecay(1e-2).clipNorm(1.0);
+    private LearningRate policyLearningRate;
+    private LearningRate flowLearningRate;
     private int batchSize = 8;
     private long seed;
     private ConditionSampler conditions;
@@ -436,6 +446,18 @@ public final class NablaTrainer {
 
     public Builder flowOptimizer(AdamW optimizer) {
       this.flowOptimizer = optimizer;
+      return this;
+    }
+
+    /** A learning-rate schedule for θ over iterations (default: the policy optimizer's constant lr). */
+    public Builder policyLearningRate(LearningRate schedule) {
+      this.policyLearningRate = schedule;
+      return this;
+    }
+
+    /** A learning-rate schedule for φ over iterations (default: the flow optimizer's constant lr). */
+    public Builder flowLearningRate(LearningRate schedule) {
+      this.flowLearningRate = schedule;
       return this;
     }
 

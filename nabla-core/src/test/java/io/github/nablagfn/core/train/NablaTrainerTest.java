@@ -243,6 +243,28 @@ class NablaTrainerTest {
   }
 
   @Test
+  void learningRateSchedulesAreAppliedPerIteration() {
+    // the default is the optimizers' constant rate: an explicit constant schedule gives the same bits
+    NablaTrainer plain = builder().build();
+    NablaTrainer explicit = builder()
+        .policyLearningRate(io.github.nablagfn.core.optim.LearningRate.constant(1e-3))
+        .flowLearningRate(io.github.nablagfn.core.optim.LearningRate.constant(1e-3)).build();
+    plain.fit(2);
+    explicit.fit(2);
+    assertSameParameters(plain, explicit);
+    // a schedule that differs from iteration 1 on changes the second update only
+    NablaTrainer scheduled = builder()
+        .policyLearningRate(k -> k == 0 ? 1e-3 : 5e-2).build();
+    scheduled.fit(1);
+    NablaTrainer one = builder().build();
+    one.fit(1);
+    assertSameParameters(one, scheduled);
+    scheduled.fit(2);
+    assertThat(scheduled.policy().parameters().get("mlp.0.weight"))
+        .isNotEqualTo(plain.policy().parameters().get("mlp.0.weight"));
+  }
+
+  @Test
   void trainingWithoutAFlowTrainsOnlyTheForwardTerm() {
     NablaTrainer t = builder().flow(FlowModel.none()).build();
     t.fit(2);
