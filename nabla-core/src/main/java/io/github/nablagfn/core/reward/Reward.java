@@ -38,7 +38,7 @@ public interface Reward {
 
   /** R(x) evaluated eagerly, (B); the default builds (once) and runs the graph of {@link #forward}. */
   default INDArray evaluate(INDArray x, INDArray condition) {
-    return RewardGraph.of(this, x).evaluate(x, condition);
+    return RewardGraph.of(this, x, condition != null).evaluate(x, condition);
   }
 
   /** β, the scale the trainer multiplies R by (1 unless {@link #scaled}). */

@@ -16,30 +16,34 @@ final class RewardGraph {
   private final SameDiff sd;
   private final String out;
 
-  /** The graph always has a condition placeholder {@code c}; rewards that ignore it do not read it. */
-  private RewardGraph(Reward reward, long[] sampleShape) {
+  private final boolean conditional;
+
+  /** With {@code conditional}, the graph has a condition placeholder {@code c}; without, the reward gets null. */
+  private RewardGraph(Reward reward, long[] sampleShape, boolean conditional) {
     if (!reward.differentiable()) {
       throw new IllegalStateException("reward '" + reward.name() + "' has no graph; it must override evaluate()");
     }
     this.sd = SameDiff.create();
+    this.conditional = conditional;
     SDVariable x = sd.placeHolder("x", DataType.FLOAT,
         io.github.nablagfn.core.model.DenoiserGraph.withBatch(-1, sampleShape));
-    SDVariable c = sd.placeHolder("c", DataType.INT64, -1);
+    SDVariable c = conditional ? sd.placeHolder("c", DataType.INT64, -1) : null;
     this.out = reward.forward(new GraphScope(sd, "reward.", reward.parameters(), false), x, c).name();
   }
 
-  static synchronized RewardGraph of(Reward reward, INDArray x) {
+  static synchronized RewardGraph of(Reward reward, INDArray x, boolean conditional) {
     long[] shape = Arrays.copyOfRange(x.shape(), 1, x.rank());
     return CACHE.computeIfAbsent(reward, r -> new HashMap<>())
-        .computeIfAbsent(Arrays.toString(shape), k -> new RewardGraph(reward, shape));
+        .computeIfAbsent(Arrays.toString(shape) + (conditional ? "|c" : "|-"),
+            k -> new RewardGraph(reward, shape, conditional));
   }
 
   INDArray evaluate(INDArray x, INDArray condition) {
     Map<String, INDArray> ph = new HashMap<>();
     ph.put("x", x.castTo(DataType.FLOAT));
-    long n = x.size(0);
-    ph.put("c", condition == null ? org.nd4j.linalg.factory.Nd4j.zeros(DataType.INT64, n)
-        : condition.castTo(DataType.INT64).reshape(n));
+    if (conditional) {
+      ph.put("c", condition.castTo(DataType.INT64).reshape(x.size(0)));
+    }
     synchronized (this) {
       return sd.output(ph, out).get(out);
     }

@@ -52,6 +52,7 @@ class ClassifierRewardTest {
       assertThat(sum).as("softmax of sample %d sums to 1", i).isCloseTo(1.0, within(1e-5));
     }
     INDArray mixed = r.evaluate(x, Nd4j.createFromArray(4L, 0L, 9L));
+    assertThatThrownBy(() -> r.evaluate(x, null)).hasMessageContaining("needs the target class");
     assertThat(mixed.getDouble(0)).isCloseTo(logp[0][4], within(1e-6));
     assertThat(mixed.getDouble(2)).isCloseTo(logp[2][9], within(1e-6));
   }
