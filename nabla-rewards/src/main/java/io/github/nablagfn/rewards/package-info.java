@@ -1,5 +1,6 @@
 /**
  * Reward models and evaluation: {@code classifier} (the twin's digit classifier and its log-probability
- * reward). Metrics, the aesthetic-style head and the other rewards arrive with the rewards issue.
+ * reward), {@code analytic} (ink, symmetry, similarity, JPEG compressibility, weighted sums) and
+ * {@code metrics} (FID on features, pairwise diversity).
  */
 package io.github.nablagfn.rewards;
