@@ -1,0 +1,2 @@
+/** Training mains for the shipped models (reward classifier). */
+package io.github.nablagfn.examples.train;
