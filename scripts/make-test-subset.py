@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""Writes the committed test subset: the first 30 images of each class of the Fashion-MNIST test
-split (300 images, in test-split order), as gzip IDX files. Standard library only.
-Usage: scripts/make-test-subset.py /usr/share/datasets/fashion-mnist OUT_DIR"""
+"""Writes a committed test subset: the first 30 images of each class of a test split (300 images, in
+test-split order), as gzip IDX files. Input files raw or gzip. Standard library only.
+Usage: scripts/make-test-subset.py DATA_DIR OUT_DIR   (e.g. /usr/share/datasets/fashion-mnist)"""
 import gzip, struct, sys, os
 
 src, out = sys.argv[1], sys.argv[2]
-with gzip.open(os.path.join(src, "t10k-images-idx3-ubyte.gz")) as f:
+def opener(name):
+    path = os.path.join(src, name)
+    return gzip.open(path + ".gz") if os.path.exists(path + ".gz") else open(path, "rb")
+
+with opener("t10k-images-idx3-ubyte") as f:
     magic, n, h, w = struct.unpack(">IIII", f.read(16)); images = f.read()
-with gzip.open(os.path.join(src, "t10k-labels-idx1-ubyte.gz")) as f:
+with opener("t10k-labels-idx1-ubyte") as f:
     magic_l, n_l = struct.unpack(">II", f.read(8)); labels = f.read()
 assert magic == 0x803 and magic_l == 0x801 and n == n_l
 per_class, picked = {}, []

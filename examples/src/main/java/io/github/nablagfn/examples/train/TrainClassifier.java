@@ -62,7 +62,7 @@ public final class TrainClassifier {
     int stepsPerEpoch = n / batch;
     long total = (long) epochs * stepsPerEpoch;
     AdamW opt = AdamW.lr(2e-3).weightDecay(1e-4).clipNorm(1.0);
-    LearningRate lr = LearningRate.cosine(2e-3, 100, total, 0.02);
+    LearningRate lr = LearningRate.cosine(2e-3, Math.min(100, total / 10), total, 0.02);
     AdamW.State state = opt.newState(clf.parameters());
     Rng rng = Rng.of(seed);
     long start = System.nanoTime();
