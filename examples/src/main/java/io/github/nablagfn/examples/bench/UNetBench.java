@@ -17,6 +17,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * Times the twin's U-Net workloads with identical shapes: {@code unet_forward} (B = 8, 64, no gradients)
  * and {@code unet_train_step} (B = 64, ε-MSE with 10 % null labels, AdamW 1e-4). Prints one JSON line
  * per workload (median and min over the timed runs after warm-up). Arguments: {@code [runs] [warmup]}.
+ * System properties: {@code bench.only=forward|train} to run one group, {@code bench.gcEvery=N} to call
+ * {@code System.gc()} after every N-th timed call (off-heap memory is freed only when Java owners are collected).
  */
 public final class UNetBench {
   private UNetBench() {}
@@ -29,7 +31,8 @@ public final class UNetBench {
     System.out.printf("{\"info\": \"params\", \"unet\": %d, \"threads\": %d, \"backend\": \"%s\"}%n",
         unet.parameters().count(), NablaRuntime.threads(), System.getProperty("nd4j.classifier", "default"));
     DenoiserGraph graph = new DenoiserGraph(unet);
-    for (int batch : new int[] {8, 64}) {
+    String only = System.getProperty("bench.only", "");
+    for (int batch : only.equals("train") ? new int[0] : new int[] {8, 64}) {
       Rng rng = Rng.of(batch);
       INDArray x = rng.gaussian(batch, 1, 32, 32);
       int[] t = new int[batch];
@@ -48,21 +51,30 @@ public final class UNetBench {
       }
       return new DataSource.Batch(rng.uniform(-1, 1, n, 1, 32, 32), Nd4j.createFromArray(c));
     };
-    Pretrainer p = new Pretrainer(unet, NoiseSchedule.ddpmDefault(), AdamW.lr(1e-4), 64, 0).labelDropout(0.1);
-    report("unet_train_step", 64, time(() -> p.step(data), runs, Math.max(2, warmup / 2)));
+    if (!only.equals("forward")) {
+      Pretrainer p = new Pretrainer(unet, NoiseSchedule.ddpmDefault(), AdamW.lr(1e-4), 64, 0).labelDropout(0.1);
+      report("unet_train_step", 64, time(() -> p.step(data), runs, Math.max(2, warmup / 2)));
+    }
     long rss = peakRssMb();
     System.out.printf("{\"info\": \"peak_rss_mb\", \"value\": %d}%n", rss);
   }
 
   private static double[] time(Runnable r, int runs, int warmup) {
+    int gcEvery = Integer.getInteger("bench.gcEvery", 0);
     for (int i = 0; i < warmup; i++) {
       r.run();
+      if (gcEvery > 0) {
+        System.gc();
+      }
     }
     double[] ms = new double[runs];
     for (int i = 0; i < runs; i++) {
       long t0 = System.nanoTime();
       r.run();
       ms[i] = (System.nanoTime() - t0) / 1e6;
+      if (gcEvery > 0 && (i + 1) % gcEvery == 0) {
+        System.gc(); // outside the timed region
+      }
     }
     Arrays.sort(ms);
     return ms;
