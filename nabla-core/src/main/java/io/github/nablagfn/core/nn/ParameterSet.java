@@ -71,11 +71,15 @@ public final class ParameterSet {
    * present with its shape and nothing else may be; the error names the file and the tensor.
    */
   public void loadSafetensors(java.nio.file.Path file) throws java.io.IOException {
-    var contents = io.github.nablagfn.core.io.Safetensors.read(file);
+    loadTensors(file, io.github.nablagfn.core.io.Safetensors.read(file).tensors());
+  }
+
+  /** {@link #load(Map, boolean)} of tensors read from {@code source}, failing with an IOException naming it. */
+  public void loadTensors(java.nio.file.Path source, Map<String, INDArray> values) throws java.io.IOException {
     try {
-      load(contents.tensors(), false);
+      load(values, false);
     } catch (IllegalArgumentException e) {
-      throw new java.io.IOException(file + ": " + e.getMessage(), e);
+      throw new java.io.IOException(source + ": " + e.getMessage(), e);
     }
   }
 
@@ -85,6 +89,19 @@ public final class ParameterSet {
    * {@code allowExtra}. Throws naming the first missing, mis-shaped or unexpected tensor.
    */
   public void load(Map<String, INDArray> values, boolean allowExtra) {
+    validate(values, allowExtra);
+    for (Map.Entry<String, INDArray> e : params.entrySet()) {
+      INDArray src = values.get(e.getKey());
+      e.getValue().assign(src.castTo(e.getValue().dataType()));
+    }
+  }
+
+  /**
+   * Checks, without changing anything, that {@link #load(Map, boolean)} would accept {@code values}:
+   * throws naming the first missing, mis-shaped or unexpected tensor. Lets a caller that loads several
+   * sets check them all before touching any.
+   */
+  public void validate(Map<String, INDArray> values, boolean allowExtra) {
     for (Map.Entry<String, INDArray> e : params.entrySet()) {
       INDArray v = values.get(e.getKey());
       if (v == null) {
@@ -102,10 +119,6 @@ public final class ParameterSet {
           throw new IllegalArgumentException("unexpected tensor '" + k + "'; this model has " + params.keySet());
         }
       }
-    }
-    for (Map.Entry<String, INDArray> e : params.entrySet()) {
-      INDArray src = values.get(e.getKey());
-      e.getValue().assign(src.castTo(e.getValue().dataType()));
     }
   }
 }

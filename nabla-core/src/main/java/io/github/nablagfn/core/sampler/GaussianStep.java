@@ -1,7 +1,6 @@
 package io.github.nablagfn.core.sampler;
 
 import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -66,12 +65,12 @@ public record GaussianStep(
   }
 
   /** μ as SameDiff ops, differentiable in x_t and the model output. */
-  public SDVariable meanOp(SameDiff sd, SDVariable sample, SDVariable output) {
+  public SDVariable meanOp(SDVariable sample, SDVariable output) {
     return sample.mul(meanFromSample).add(output.mul(meanFromOutput));
   }
 
   /** x̂0 as SameDiff ops. */
-  public SDVariable predOriginalSampleOp(SameDiff sd, SDVariable sample, SDVariable output) {
+  public SDVariable predOriginalSampleOp(SDVariable sample, SDVariable output) {
     return sample.mul(x0FromSample).add(output.mul(x0FromOutput));
   }
 }

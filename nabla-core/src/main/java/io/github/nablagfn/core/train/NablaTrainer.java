@@ -365,9 +365,12 @@ public final class NablaTrainer {
     AdamW.State fs = null;
     try {
       ps = AdamW.State.fromTensors(polOpt, policy.parameters());
+      policy.parameters().validate(pol, false);
       if (flow != null) {
         fs = AdamW.State.fromTensors(floOpt, flow.parameters());
+        flow.parameters().validate(flo, false);
       }
+      // everything checked: now nothing can fail half-way
       policy.parameters().load(pol, false);
       if (flow != null) {
         flow.parameters().load(flo, false);

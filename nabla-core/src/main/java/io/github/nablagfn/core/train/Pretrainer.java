@@ -236,9 +236,9 @@ public final class Pretrainer {
     AdamW.State restored;
     try {
       restored = AdamW.State.fromTensors(opt, denoiser.parameters());
+      denoiser.parameters().validate(params, false);
       if (ema != null) {
-        ParameterSet check = ema.copy();
-        check.load(emaTensors, false);
+        ema.validate(emaTensors, false);
       }
       denoiser.parameters().load(params, false);
       if (ema != null) {

@@ -155,7 +155,7 @@ class SamplerIdentitiesTest {
     SameDiff sd = SameDiff.create();
     SDVariable xv = sd.placeHolder("x", DataType.FLOAT, -1, 3);
     SDVariable ov = sd.placeHolder("o", DataType.FLOAT, -1, 3);
-    SDVariable mean = st.meanOp(sd, InputGradients.track(sd, xv), InputGradients.track(sd, ov));
+    SDVariable mean = st.meanOp(InputGradients.track(sd, xv), InputGradients.track(sd, ov));
     mean.sum("s");
     sd.setLossVariables("s");
     Map<String, INDArray> ph = Map.of("x", x, "o", out);

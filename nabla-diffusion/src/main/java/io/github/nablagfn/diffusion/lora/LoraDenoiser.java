@@ -130,7 +130,7 @@ public final class LoraDenoiser implements AdaptedDenoiser {
     if (rank != null && !rank.equals(Integer.toString(config.rank()))) {
       throw new IOException(file + ": adapters of rank " + rank + "; this model has rank " + config.rank());
     }
-    adapters.loadSafetensors(file);
+    adapters.loadTensors(file, c.tensors());
   }
 
   @Override
