@@ -12,6 +12,18 @@ public interface LearningRate {
   }
 
   /**
+   * Linear warm-up from 0 over {@code warmup} iterations, then constant: a schedule that does not depend on
+   * the total length, so a run can be extended by resuming.
+   */
+  static LearningRate warmup(double lr, long warmup) {
+    check(lr);
+    if (warmup < 0) {
+      throw new IllegalArgumentException("warm-up = " + warmup + " iterations; expected >= 0");
+    }
+    return k -> k < warmup ? lr * (k + 1) / warmup : lr;
+  }
+
+  /**
    * Linear warm-up from 0 over {@code warmup} iterations, then cosine decay to {@code floor · lr} at
    * iteration {@code total} (and held there after).
    */

@@ -149,6 +149,7 @@ public abstract class Sampler {
         recorder.onStep(i, x, out, next);
       }
       x = next;
+      io.github.nablagfn.core.runtime.NablaRuntime.relieveMemory();
     }
     return x;
   }

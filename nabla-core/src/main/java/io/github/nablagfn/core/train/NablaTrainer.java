@@ -215,6 +215,7 @@ public final class NablaTrainer {
         t.total(), rewardMean, rewardStd, normPolicy, normFlow, applied, (System.nanoTime() - start) / 1e6);
     history.add(rec);
     iteration++;
+    NablaRuntime.relieveMemory();
     return rec;
   }
 

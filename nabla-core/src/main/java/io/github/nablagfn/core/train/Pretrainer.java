@@ -179,6 +179,7 @@ public final class Pretrainer {
       }
     }
     iteration++;
+    NablaRuntime.relieveMemory();
     return loss;
   }
 

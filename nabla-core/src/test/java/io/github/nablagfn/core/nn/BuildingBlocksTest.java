@@ -149,6 +149,48 @@ class BuildingBlocksTest {
         .hasMessageContaining("4 channels in 3 groups");
   }
 
+  /**
+   * The fast formulation (same-shape multiplies) against the naive one (broadcasting multiplies): equal
+   * outputs and equal gradients for x, γ and β.
+   */
+  @Test
+  void groupNormFastFormulationHasTheNaiveGradients() {
+    int groups = 4;
+    int channels = 8;
+    ParameterSet p = new ParameterSet();
+    GroupNorm gn = GroupNorm.create(p, "gn", groups, channels, 1e-5);
+    p.get("gn.weight").assign(rng.gaussian(channels));
+    p.get("gn.bias").assign(rng.gaussian(channels));
+    INDArray xin = rng.gaussian(3, channels, 4, 5).muli(2).addi(0.5);
+    INDArray weights = rng.gaussian(3, channels, 4, 5);
+    Map<String, INDArray> fast = groupNormGradients(p, xin, weights, (scope, x) -> gn.forward(scope, x));
+    Map<String, INDArray> naive = groupNormGradients(p, xin, weights, (scope, x) -> {
+      SameDiff sd = scope.sd();
+      SDVariable grouped = x.reshape(3, groups, -1);
+      SDVariable centred = grouped.sub(grouped.mean(true, 2));
+      SDVariable normed = centred.mul(sd.math().rsqrt(centred.mul(centred).mean(true, 2).add(1e-5)));
+      return normed.reshape(3, channels, 4, 5).mul(scope.param("gn.weight").reshape(1, channels, 1, 1))
+          .add(scope.param("gn.bias").reshape(1, channels, 1, 1));
+    });
+    for (String k : new String[] {"y", "x", "gn.weight", "gn.bias"}) {
+      assertRelMax(k, fast.get(k), naive.get(k), 1e-5);
+    }
+  }
+
+  private static Map<String, INDArray> groupNormGradients(ParameterSet p, INDArray xin, INDArray weights,
+      java.util.function.BiFunction<GraphScope, SDVariable, SDVariable> block) {
+    SameDiff sd = SameDiff.create();
+    SDVariable x = InputGradients.track(sd, sd.placeHolder("x", DataType.FLOAT, -1, 8, 4, 5));
+    GraphScope scope = GraphScope.of(sd, "", p);
+    SDVariable y = block.apply(scope, x);
+    y.mul(sd.constant(weights)).sum("loss");
+    sd.setLossVariables("loss");
+    Map<String, INDArray> g = new java.util.HashMap<>(sd.calculateGradients(Map.of("x", xin), "x", "gn.weight",
+        "gn.bias"));
+    g.put("y", sd.output(Map.of("x", xin), y.name()).get(y.name()));
+    return g;
+  }
+
   @Test
   void siluIsXTimesSigmoid() {
     SameDiff sd = SameDiff.create();
