@@ -1,6 +1,12 @@
 package io.github.nablagfn.examples.bench;
 
 import io.github.nablagfn.core.model.DenoiserGraph;
+import io.github.nablagfn.core.objective.Objectives;
+import io.github.nablagfn.core.sampler.Ddim;
+import io.github.nablagfn.core.train.FlowModel;
+import io.github.nablagfn.core.train.NablaTrainer;
+import io.github.nablagfn.rewards.classifier.Classifier;
+import io.github.nablagfn.rewards.classifier.ClassifierReward;
 import io.github.nablagfn.core.optim.AdamW;
 import io.github.nablagfn.core.runtime.NablaRuntime;
 import io.github.nablagfn.core.runtime.Rng;
@@ -14,11 +20,19 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Times the twin's U-Net workloads with identical shapes: {@code unet_forward} (B = 8, 64, no gradients)
- * and {@code unet_train_step} (B = 64, ε-MSE with 10 % null labels, AdamW 1e-4). Prints one JSON line
- * per workload (median and min over the timed runs after warm-up). Arguments: {@code [runs] [warmup]}.
- * System properties: {@code bench.only=forward|train} to run one group, {@code bench.gcEvery=N} to call
- * {@code System.gc()} after every N-th timed call (off-heap memory is freed only when Java owners are collected).
+ * Times the twin's workloads ({@code twin.py bench}) with identical shapes and settings:
+ * <ul>
+ *   <li>{@code unet_forward}: B = 8 and 64, no gradients;</li>
+ *   <li>{@code unet_train_step}: B = 64, ε-MSE with 10 % null labels, AdamW 1e-4;</li>
+ *   <li>{@code sample_50}: B = 8, 50 DDIM (η = 1) steps, labels 0..7;</li>
+ *   <li>{@code nabla_step}: B = 8, one full Residual ∇-DB iteration (sampling included) with K = 5 of 50
+ *       transitions, the flow U-Net, the classifier reward log p(c | x) with β = 1e3, λ = 1, AdamW
+ *       1e-4 / wd 1e-4 for θ and 1e-3 / wd 1e-2 for φ, clipping 1.0.</li>
+ * </ul>
+ * Prints one JSON line per workload (median and min over the timed runs after warm-up) and the peak RSS.
+ * Arguments: {@code [runs] [warmup]}. System properties: {@code bench.only} = a comma-separated list of
+ * workloads (as the twin's {@code --only}); {@code bench.gcEvery=N} calls {@code System.gc()} after every
+ * N-th timed call.
  */
 public final class UNetBench {
   private UNetBench() {}
@@ -31,8 +45,9 @@ public final class UNetBench {
     System.out.printf("{\"info\": \"params\", \"unet\": %d, \"threads\": %d, \"backend\": \"%s\"}%n",
         unet.parameters().count(), NablaRuntime.threads(), System.getProperty("nd4j.classifier", "default"));
     DenoiserGraph graph = new DenoiserGraph(unet);
-    String only = System.getProperty("bench.only", "");
-    for (int batch : only.equals("train") ? new int[0] : new int[] {8, 64}) {
+    java.util.Set<String> only = java.util.Set.of(System.getProperty("bench.only",
+        "unet_forward,unet_train_step,sample_50,nabla_step").split(","));
+    for (int batch : !only.contains("unet_forward") ? new int[0] : new int[] {8, 64}) {
       Rng rng = Rng.of(batch);
       INDArray x = rng.gaussian(batch, 1, 32, 32);
       int[] t = new int[batch];
@@ -51,9 +66,27 @@ public final class UNetBench {
       }
       return new DataSource.Batch(rng.uniform(-1, 1, n, 1, 32, 32), Nd4j.createFromArray(c));
     };
-    if (!only.equals("forward")) {
-      Pretrainer p = new Pretrainer(unet, NoiseSchedule.ddpmDefault(), AdamW.lr(1e-4), 64, 0).labelDropout(0.1);
+    if (only.contains("unet_train_step")) {
+      Pretrainer p = new Pretrainer(unet.copy(), NoiseSchedule.ddpmDefault(), AdamW.lr(1e-4), 64, 0).labelDropout(0.1);
       report("unet_train_step", 64, time(() -> p.step(data), runs, Math.max(2, warmup / 2)));
+    }
+    INDArray labels8 = Nd4j.createFromArray(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L);
+    if (only.contains("sample_50")) {
+      Ddim ddim = Ddim.of(NoiseSchedule.ddpmDefault(), 50);
+      Rng rng = Rng.of(50);
+      report("sample_50", 8, time(() -> ddim.sample(graph, rng.gaussian(8, 1, 32, 32), labels8, rng), runs,
+          Math.max(1, warmup / 2)));
+    }
+    if (only.contains("nabla_step")) {
+      NablaTrainer trainer = NablaTrainer.builder().policy(unet.copy())
+          .flow(FlowModel.of(UNet.create(UNetConfig.flowSmall(), Rng.of(1))))
+          .sampler(Ddim.of(NoiseSchedule.ddpmDefault(), 50))
+          .reward(new ClassifierReward(Classifier.create(1, 10, Rng.of(2))).scaled(1e3))
+          .objective(Objectives.residualNablaDb().regScale(1.0))
+          .policyOptimizer(AdamW.lr(1e-4).betas(0.9, 0.999).weightDecay(1e-4).clipNorm(1.0))
+          .flowOptimizer(AdamW.lr(1e-3).betas(0.9, 0.999).weightDecay(1e-2).clipNorm(1.0))
+          .conditions((rng, b) -> labels8).batchSize(8).seed(3).build();
+      report("nabla_step", 8, time(trainer::step, runs, Math.max(1, warmup / 2)));
     }
     long rss = peakRssMb();
     System.out.printf("{\"info\": \"peak_rss_mb\", \"value\": %d}%n", rss);

@@ -8,4 +8,9 @@ public final class Objectives {
   public static ResidualNablaDb residualNablaDb() {
     return ResidualNablaDb.defaults();
   }
+
+  /** Plain (non-residual) ∇-DB with the same defaults; balances against the noising process. */
+  public static NablaDb nablaDb() {
+    return NablaDb.defaults();
+  }
 }

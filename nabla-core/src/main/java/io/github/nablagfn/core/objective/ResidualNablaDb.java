@@ -1,8 +1,5 @@
 package io.github.nablagfn.core.objective;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.Objects;
 
 /**
  * Residual ∇-DB (Nabla-GFlowNet, arXiv 2412.07775), for one transition x_t → x_s with σ² the step's
@@ -26,17 +23,10 @@ import java.util.Objects;
  * @param regScale λ ≥ 0
  */
 public record ResidualNablaDb(double timestepFraction, boolean everyStep, RewardWeighting rewardWeighting,
-    double regScale) implements Objective {
+    double regScale) implements NablaDbObjective {
 
   public ResidualNablaDb {
-    if (!(timestepFraction > 0 && timestepFraction <= 1)) {
-      throw new IllegalArgumentException("residualNablaDb.timestepFraction = " + timestepFraction
-          + "; expected in (0, 1]");
-    }
-    Objects.requireNonNull(rewardWeighting, "residualNablaDb.rewardWeighting");
-    if (!(regScale >= 0) || Double.isInfinite(regScale)) {
-      throw new IllegalArgumentException("residualNablaDb.regScale = " + regScale + "; expected a finite value >= 0");
-    }
+    NablaDbObjective.validate("residualNablaDb", timestepFraction, rewardWeighting, regScale);
   }
 
   /** Defaults: fraction 0.1, γ = ᾱ_t, no regulariser. */
@@ -61,24 +51,13 @@ public record ResidualNablaDb(double timestepFraction, boolean everyStep, Reward
     return new ResidualNablaDb(timestepFraction, everyStep, rewardWeighting, lambda);
   }
 
-  /** K, the number of transitions per trajectory of N steps. */
-  public int transitionsPerTrajectory(int numSteps) {
-    return everyStep ? numSteps : Math.max(1, Math.min(numSteps, (int) Math.round(timestepFraction * numSteps)));
+  @Override
+  public boolean residual() {
+    return true;
   }
 
   @Override
   public String name() {
     return "residual-nabla-db";
-  }
-
-  @Override
-  public Map<String, String> settings() {
-    Map<String, String> m = new LinkedHashMap<>();
-    m.put("objective", name());
-    m.put("timestepFraction", Double.toString(timestepFraction));
-    m.put("everyStep", Boolean.toString(everyStep));
-    m.put("rewardWeighting", rewardWeighting.name());
-    m.put("regScale", Double.toString(regScale));
-    return m;
   }
 }

@@ -17,7 +17,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The graphs of {@link ResidualNablaDb}, built once per training run and executed every iteration.
+ * The graphs of {@link ResidualNablaDb} and of plain {@link NablaDb}, built once per training run and
+ * executed every iteration. For plain ∇-DB the reference terms are replaced by the noising kernel's
+ * scores, computed in closed form.
  *
  * <p>Every stop-gradient quantity is computed in an earlier execution and fed to the loss graph as a
  * placeholder, so the loss graph has no stop-gradient ops and only θ and φ as trainable variables:
@@ -47,7 +49,7 @@ public final class ResidualNablaDbLoss {
   public record Result(Terms terms, Map<String, INDArray> policyGradients, Map<String, INDArray> flowGradients,
       Scores scores) {}
 
-  private final ResidualNablaDb objective;
+  private final NablaDbObjective objective;
   private final Denoiser policy;
   private final Denoiser flow;
   private final boolean conditional;
@@ -62,10 +64,10 @@ public final class ResidualNablaDbLoss {
   /**
    * @param flow g_φ, or null for the forward-only variant (no flow: only L_fwd and L_reg, θ only)
    */
-  public ResidualNablaDbLoss(ResidualNablaDb objective, Denoiser policy, Denoiser reference, Denoiser flow,
+  public ResidualNablaDbLoss(NablaDbObjective objective, Denoiser policy, Denoiser reference, Denoiser flow,
       Reward reward) {
     if (!reward.differentiable()) {
-      throw new IllegalArgumentException("Residual ∇-DB needs a differentiable reward; '" + reward.name()
+      throw new IllegalArgumentException(objective.name() + " needs a differentiable reward; '" + reward.name()
           + "' is not");
     }
     this.objective = objective;
@@ -74,14 +76,17 @@ public final class ResidualNablaDbLoss {
     this.conditional = policy.numClasses() > 0;
     this.rank = policy.sampleShape().length + 1;
     this.policyScores = scoreGraph(policy);
-    this.referenceScores = scoreGraph(reference);
+    // plain ∇-DB balances against the noising kernel, in closed form: no reference graph
+    this.referenceScores = objective.residual() ? scoreGraph(reference) : null;
     this.rewardScores = rewardGraph(policy, reward);
     this.loss = lossGraph();
     this.policyVars = policy.parameters().names().stream().map(n -> POLICY + n).toList();
     this.flowVars = flow == null ? List.of() : flow.parameters().names().stream().map(n -> FLOW + n).toList();
     NablaRuntime.quietly(() -> {
       for (SameDiff sd : new SameDiff[] {policyScores, referenceScores, rewardScores, loss}) {
-        sd.createGradFunction();
+        if (sd != null) {
+          sd.createGradFunction();
+        }
       }
       return null;
     });
@@ -145,7 +150,7 @@ public final class ResidualNablaDbLoss {
     SDVariable invVar = sd.placeHolder("inv_var", DataType.FLOAT, Columns.placeholderShape(rank));
     SDVariable nonFinal = sd.placeHolder("non_final", DataType.FLOAT, Columns.placeholderShape(rank));
     SDVariable fin = sd.placeHolder("final", DataType.FLOAT, Columns.placeholderShape(rank));
-    SDVariable epsRef = sd.placeHolder("eps_ref", DataType.FLOAT, samplePlaceholder());
+    SDVariable epsRef = objective.residual() ? sd.placeHolder("eps_ref", DataType.FLOAT, samplePlaceholder()) : null;
     SDVariable scoreRNext = sd.placeHolder("score_r_next", DataType.FLOAT, samplePlaceholder());
     SDVariable revPf = sd.placeHolder("rev_pf", DataType.FLOAT, samplePlaceholder());
     SDVariable revPfRef = sd.placeHolder("rev_pf_ref", DataType.FLOAT, samplePlaceholder());
@@ -156,8 +161,10 @@ public final class ResidualNablaDbLoss {
     GraphScope theta = GraphScope.of(sd, POLICY, policy.parameters());
     SDVariable eps = policy.forward(theta, xT, t, c);
     SDVariable scorePf = xT.mul(mX).add(eps.mul(mO)).sub(xPrev).mul(invVar);
-    // score_pf_ref with the very same ops, so θ = ref gives a difference of exactly 0
-    SDVariable scorePfRef = xT.mul(mX).add(epsRef.mul(mO)).sub(xPrev).mul(invVar);
+    // score_pf_ref with the very same ops, so θ = ref gives a difference of exactly 0; plain ∇-DB feeds
+    // ∇_{x_s} log P_B(x_t | x_s) instead
+    SDVariable scorePfRef = objective.residual() ? xT.mul(mX).add(epsRef.mul(mO)).sub(xPrev).mul(invVar)
+        : sd.placeHolder("score_base", DataType.FLOAT, samplePlaceholder());
     // 2. flow: G = g_φ(x_s, t_s) (t_s = 0 on the final step, where x_s = x_0), g_t = g_φ(x_t, t)
     SDVariable fwdTarget = scorePfRef.add(scoreRNext);
     if (flow != null) {
@@ -202,15 +209,27 @@ public final class ResidualNablaDbLoss {
     // 1. rev_pf and ε at x_t, for θ and for the reference
     Map<String, INDArray> ph = scorePlaceholders(b, b.xT, b.t);
     OutAndGrad pol = policyScores.calculateGradientsAndOutputs(ph, List.of("out"), List.of("x"));
-    OutAndGrad ref = referenceScores.calculateGradientsAndOutputs(ph, List.of("out"), List.of("x"));
-    INDArray epsRef = ref.getOutputs().get("out");
-    INDArray muRef = b.xT.mul(b.column(b.meanFromSample)).addi(epsRef.mul(b.column(b.meanFromOutput)));
-    INDArray scorePfRef = muRef.subi(b.xPrev).muli(b.column(b.invVariance));
+    INDArray epsRef;
+    INDArray scorePfRef;
+    INDArray revPfRef;
+    if (objective.residual()) {
+      OutAndGrad ref = referenceScores.calculateGradientsAndOutputs(ph, List.of("out"), List.of("x"));
+      epsRef = ref.getOutputs().get("out");
+      INDArray muRef = b.xT.mul(b.column(b.meanFromSample)).addi(epsRef.mul(b.column(b.meanFromOutput)));
+      scorePfRef = muRef.subi(b.xPrev).muli(b.column(b.invVariance));
+      revPfRef = ref.getGradients().get("x");
+    } else {
+      // log P_B(x_t | x_s) = −‖x_t − r x_s‖²/(2(1 − r²)): ∇_{x_s} = r·d/(1 − r²), ∇_{x_t} = −d/(1 − r²)
+      INDArray r = b.column(b.noisingScale);
+      INDArray d = b.xT.sub(b.xPrev.mul(r)).muli(b.column(b.noisingInvVariance));
+      epsRef = null;
+      scorePfRef = d.mul(r);
+      revPfRef = d.neg();
+    }
     // 2. reward scores at x_t (γ_t β ∇R(x̂0(x_t))) and at x_s (γ_s β ∇R(x̂0(x_s)), β ∇R(x_0) at the end)
     INDArray[] atT = rewardScore(b, b.xT, b.t, b.x0FromSampleT, b.x0FromOutputT, b.rewardWeightT);
     INDArray[] atPrev = rewardScore(b, b.xPrev, b.tPrev, b.x0FromSamplePrev, b.x0FromOutputPrev, b.rewardWeightPrev);
-    return new Scores(epsRef, scorePfRef, pol.getGradients().get("x"), ref.getGradients().get("x"), atT[0], atPrev[0],
-        atPrev[1]);
+    return new Scores(epsRef, scorePfRef, pol.getGradients().get("x"), revPfRef, atT[0], atPrev[0], atPrev[1]);
   }
 
   private INDArray[] rewardScore(TransitionBatch b, INDArray x, int[] t, double[] aX, double[] aO, double[] w) {
@@ -247,7 +266,11 @@ public final class ResidualNablaDbLoss {
     ph.put("inv_var", b.column(b.invVariance));
     ph.put("non_final", b.mask(false));
     ph.put("final", b.mask(true));
-    ph.put("eps_ref", s.epsRef());
+    if (objective.residual()) {
+      ph.put("eps_ref", s.epsRef());
+    } else {
+      ph.put("score_base", s.scorePfRef());
+    }
     ph.put("score_r_next", s.scoreRNext());
     ph.put("rev_pf", s.revPf());
     ph.put("rev_pf_ref", s.revPfRef());

@@ -31,6 +31,9 @@ public final class TransitionBatch {
   final double[] x0FromOutputPrev;
   final double[] rewardWeightT;
   final double[] rewardWeightPrev;
+  /** r = √(ᾱ_t/ᾱ_s) and 1/(1 − ᾱ_t/ᾱ_s) of the noising kernel P_B(x_t | x_s) = N(r x_s, (1 − r²) I). */
+  final double[] noisingScale;
+  final double[] noisingInvVariance;
   final int rank;
 
   private TransitionBatch(List<INDArray> xt, List<INDArray> xp, List<INDArray> eo, List<INDArray> cond, int n, int rank) {
@@ -51,6 +54,8 @@ public final class TransitionBatch {
     this.x0FromOutputPrev = new double[n];
     this.rewardWeightT = new double[n];
     this.rewardWeightPrev = new double[n];
+    this.noisingScale = new double[n];
+    this.noisingInvVariance = new double[n];
     this.rank = rank;
   }
 
@@ -84,7 +89,7 @@ public final class TransitionBatch {
       GaussianStep st = sampler.step(steps[k]);
       if (!(st.variance() > 0)) {
         throw new IllegalArgumentException("step " + steps[k] + " (t = " + st.timestep() + ") has variance "
-            + st.variance() + "; Residual ∇-DB needs a stochastic sampler (eta > 0, final alpha-bar < 1)");
+            + st.variance() + "; ∇-DB needs a stochastic sampler (eta > 0, final alpha-bar < 1)");
       }
       boolean fin = steps[k] == last;
       int tPrev = fin ? 0 : sampler.step(steps[k] + 1).timestep();
@@ -101,6 +106,9 @@ public final class TransitionBatch {
         tb.x0FromSampleT[r] = st.x0FromSample();
         tb.x0FromOutputT[r] = st.x0FromOutput();
         tb.rewardWeightT[r] = weighting.gamma(st.alphaCumprod()) * beta;
+        double ratio = st.alphaCumprod() / st.alphaCumprodPrev();
+        tb.noisingScale[r] = Math.sqrt(ratio);
+        tb.noisingInvVariance[r] = 1.0 / (1.0 - ratio);
         if (fin) {
           // score_r at x_0 is β ∇R(x_0): x̂0 = x itself, no γ
           tb.x0FromSamplePrev[r] = 1.0;

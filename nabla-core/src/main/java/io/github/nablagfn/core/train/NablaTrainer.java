@@ -4,7 +4,7 @@ import io.github.nablagfn.core.model.Denoiser;
 import io.github.nablagfn.core.model.DenoiserGraph;
 import io.github.nablagfn.core.objective.Objective;
 import io.github.nablagfn.core.objective.Objectives;
-import io.github.nablagfn.core.objective.ResidualNablaDb;
+import io.github.nablagfn.core.objective.NablaDbObjective;
 import io.github.nablagfn.core.objective.ResidualNablaDbLoss;
 import io.github.nablagfn.core.objective.Trajectory;
 import io.github.nablagfn.core.objective.TransitionBatch;
@@ -59,7 +59,7 @@ public final class NablaTrainer {
   private final Denoiser flow;
   private final Sampler sampler;
   private final Reward reward;
-  private final ResidualNablaDb objective;
+  private final NablaDbObjective objective;
   private final AdamW policyOptimizer;
   private final AdamW flowOptimizer;
   private final LearningRate policyLearningRate;
@@ -88,7 +88,7 @@ public final class NablaTrainer {
     this.flow = b.flow.network();
     this.sampler = b.sampler;
     this.reward = b.reward;
-    this.objective = (ResidualNablaDb) b.objective;
+    this.objective = (NablaDbObjective) b.objective;
     this.policyOptimizer = b.policyOptimizer;
     this.flowOptimizer = b.flowOptimizer;
     this.policyLearningRate = b.policyLearningRate != null ? b.policyLearningRate
@@ -515,8 +515,8 @@ public final class NablaTrainer {
       require(sampler != null, "sampler", "null", "a Sampler, e.g. Ddim.of(schedule, 50)");
       require(reward != null, "reward", "null", "a Reward, e.g. reward.scaled(beta)");
       require(reference != null, "reference", "null", "Reference.frozenCopy() or Reference.of(network)");
-      require(objective instanceof ResidualNablaDb, "objective", String.valueOf(objective),
-          "Objectives.residualNablaDb() (the only objective so far)");
+      require(objective instanceof NablaDbObjective, "objective", String.valueOf(objective),
+          "Objectives.residualNablaDb() or Objectives.nablaDb()");
       require(policyOptimizer != null, "policyOptimizer", "null", "an AdamW");
       require(flowOptimizer != null, "flowOptimizer", "null", "an AdamW");
       require(nonFinite != null, "onNonFinite", "null", "STOP or SKIP");
@@ -524,7 +524,7 @@ public final class NablaTrainer {
       require(checkpointEvery >= 0, "checkpointEvery", Integer.toString(checkpointEvery), ">= 0");
       require(checkpointsKept >= 1, "checkpointsKept", Integer.toString(checkpointsKept), ">= 1");
       require(reward.differentiable(), "reward", reward.name() + " (not differentiable)",
-          "a differentiable reward for Residual ∇-DB");
+          "a differentiable reward for ∇-DB");
       require(sampler.prediction() == policy.predictionType(), "sampler.prediction", sampler.prediction().name(),
           "the policy's prediction type " + policy.predictionType());
       for (int i = 0; i < sampler.numSteps(); i++) {

@@ -160,6 +160,71 @@ class ResidualNablaDbLossTest {
     });
   }
 
+  /**
+   * Plain ∇-DB replaces the reference terms by the noising kernel P_B(x_t | x_s) = N(r x_s, (1 − r²) I),
+   * r² = ᾱ_t/ᾱ_s (ᾱ_s = ᾱ_0 after the final step): ∇_{x_s} log P_B = r(x_t − r x_s)/(1 − r²) and
+   * ∇_{x_t} log P_B = −(x_t − r x_s)/(1 − r²), computed here from the schedule's table.
+   */
+  @Test
+  void plainNablaDbBalancesAgainstTheNoisingKernel() {
+    qt().withFixedSeed(43).withExamples(6).forAll(longs().all()).checkAssert(seed -> {
+      Rng rng = Rng.of(seed);
+      int d = 3;
+      LinearDenoiser policy = new LinearDenoiser(rng.gaussian(d, d).muli(0.3), rng.gaussian(d).muli(0.1));
+      double beta = 1 + 9 * rng.nextDouble();
+      double[] a = {1, -0.5, 0.25};
+      ResidualNablaDbLoss loss = new ResidualNablaDbLoss(Objectives.nablaDb(), policy, policy.copy(), null,
+          new LinearReward(a).scaled(beta));
+      INDArray[] states = new INDArray[11];
+      INDArray[] outputs = new INDArray[10];
+      for (int i = 0; i <= 10; i++) {
+        states[i] = rng.gaussian(4, d);
+        if (i < 10) {
+          outputs[i] = rng.gaussian(4, d);
+        }
+      }
+      int[] steps = {rng.nextInt(9), 9};
+      TransitionBatch b = TransitionBatch.of(SAMPLER, new Trajectory(states, outputs, null), steps,
+          RewardWeighting.ALPHA_BAR, beta);
+      ResidualNablaDbLoss.Scores s = loss.scores(b);
+      assertThat(s.epsRef()).as("no reference is evaluated").isNull();
+      double[][] wp = policy.parameters().get("w").castTo(DataType.DOUBLE).toDoubleMatrix();
+      double[] bp = policy.parameters().get("b").castTo(DataType.DOUBLE).toDoubleVector();
+      int rows = b.rows();
+      double[][] expBase = new double[rows][d];
+      double[][] expRevBase = new double[rows][d];
+      double fwdSum = 0;
+      for (int row = 0; row < rows; row++) {
+        int k = row / 4;
+        GaussianStep st = SAMPLER.step(steps[k]);
+        boolean fin = steps[k] == 9;
+        double abarS = fin ? SCHEDULE.alphaCumprod(0) : SCHEDULE.alphaCumprod(SAMPLER.step(steps[k] + 1).timestep());
+        double r2 = SCHEDULE.alphaCumprod(st.timestep()) / abarS;
+        double[] x = b.xT.getRow(row).castTo(DataType.DOUBLE).toDoubleVector();
+        double[] xs = b.xPrev.getRow(row).castTo(DataType.DOUBLE).toDoubleVector();
+        double[] eps = affine(wp, bp, x);
+        // score_r(x_s): linear reward, γ_s β a^T x̂0 differentiated through the linear denoiser
+        double[] scoreRNext = fin ? new double[] {beta * a[0], beta * a[1], beta * a[2]}
+            : chain(SAMPLER.step(steps[k] + 1).x0FromSample(), SAMPLER.step(steps[k] + 1).x0FromOutput(), wp, a);
+        for (int j = 0; j < d; j++) {
+          if (!fin) {
+            scoreRNext[j] *= SAMPLER.step(steps[k] + 1).alphaCumprod() * beta;
+          }
+          double diff = (x[j] - Math.sqrt(r2) * xs[j]) / (1 - r2);
+          expBase[row][j] = Math.sqrt(r2) * diff;
+          expRevBase[row][j] = -diff;
+          double scorePf = (st.meanFromSample() * x[j] + st.meanFromOutput() * eps[j] - xs[j]) / st.variance();
+          double e = scorePf - expBase[row][j] - scoreRNext[j];
+          fwdSum += e * e;
+        }
+      }
+      assertRelMax("grad_{x_s} log P_B", s.scorePfRef(), Nd4j.createFromArray(expBase), 1e-5);
+      assertRelMax("grad_{x_t} log P_B", s.revPfRef(), Nd4j.createFromArray(expRevBase), 1e-5);
+      double fwd = fwdSum / (rows * d);
+      assertThat(loss.compute(b, s).terms().forward()).isCloseTo(fwd, within(1e-4 * fwd + 1e-9));
+    });
+  }
+
   private static double[] affine(double[][] w, double[] b, double[] x) {
     double[] y = new double[b.length];
     for (int i = 0; i < b.length; i++) {

@@ -273,4 +273,19 @@ class NablaTrainerTest {
     assertThat(t.history().last().gradNormFlow()).isZero();
     assertThat(t.history().last().lossForward()).isPositive();
   }
+
+  /**
+   * Plain ∇-DB runs in the same trainer; its resume check refuses a Residual ∇-DB checkpoint (the objective
+   * is part of the configuration).
+   */
+  @Test
+  void plainNablaDbTrainsAndIsRecordedInCheckpoints() {
+    NablaTrainer t = builder().objective(Objectives.nablaDb().timestepFraction(0.2)).checkpointDir(dir)
+        .checkpointEvery(2).build();
+    t.fit(2);
+    assertThat(t.history().last().lossForward()).isPositive().isFinite();
+    assertThat(t.history().last().lossBackward()).isPositive().isFinite();
+    assertThatThrownBy(() -> builder().checkpointDir(dir).build().fit(1))
+        .hasMessageContaining("objective");
+  }
 }
