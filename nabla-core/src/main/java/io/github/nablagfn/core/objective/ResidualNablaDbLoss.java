@@ -60,6 +60,7 @@ public final class ResidualNablaDbLoss {
   private final SameDiff loss;
   private final List<String> policyVars;
   private final List<String> flowVars;
+  private int rowsPerExecution;
 
   /**
    * @param flow g_φ, or null for the forward-only variant (no flow: only L_fwd and L_reg, θ only)
@@ -204,16 +205,65 @@ public final class ResidualNablaDbLoss {
     return ph;
   }
 
+  /**
+   * Evaluates at most {@code rows} transitions per graph execution (0 = all in one execution, the
+   * default). SameDiff keeps a backward pass's intermediate arrays until the execution ends, so memory
+   * grows with the rows per execution: one execution over 40 rows of the small U-Net (K = 5, B = 8) went
+   * past 15 GB; chunks bound it. The loss terms are means over rows, so chunk results are combined with
+   * weights rows_chunk/rows: the same values up to float rounding.
+   */
+  public ResidualNablaDbLoss rowsPerExecution(int rows) {
+    if (rows < 0) {
+      throw new IllegalArgumentException("rowsPerExecution = " + rows + "; expected >= 0 (0 = all rows at once)");
+    }
+    this.rowsPerExecution = rows;
+    return this;
+  }
+
+  private int chunk(TransitionBatch b) {
+    return rowsPerExecution == 0 ? b.rows() : Math.min(rowsPerExecution, b.rows());
+  }
+
   /** Computes every stop-gradient input of the loss for a batch of transitions. */
   public Scores scores(TransitionBatch b) {
+    int size = chunk(b);
+    if (size >= b.rows()) {
+      return scoresOnce(b);
+    }
+    List<Scores> parts = new java.util.ArrayList<>();
+    for (int from = 0; from < b.rows(); from += size) {
+      parts.add(scoresOnce(b.slice(from, Math.min(b.rows(), from + size))));
+    }
+    return new Scores(stack(parts, Scores::epsRef), stack(parts, Scores::scorePfRef), stack(parts, Scores::revPf),
+        stack(parts, Scores::revPfRef), stack(parts, Scores::scoreR), stack(parts, Scores::scoreRNext),
+        stack(parts, Scores::rewardNext));
+  }
+
+  private static INDArray stack(List<Scores> parts, java.util.function.Function<Scores, INDArray> field) {
+    if (field.apply(parts.get(0)) == null) {
+      return null;
+    }
+    return Nd4j.concat(0, parts.stream().map(field).toArray(INDArray[]::new));
+  }
+
+  private static Scores slice(Scores s, int from, int to) {
+    java.util.function.Function<INDArray, INDArray> rows =
+        a -> a == null ? null : a.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to)).dup();
+    return new Scores(rows.apply(s.epsRef()), rows.apply(s.scorePfRef()), rows.apply(s.revPf()),
+        rows.apply(s.revPfRef()), rows.apply(s.scoreR()), rows.apply(s.scoreRNext()), rows.apply(s.rewardNext()));
+  }
+
+  private Scores scoresOnce(TransitionBatch b) {
     // 1. rev_pf and ε at x_t, for θ and for the reference
     Map<String, INDArray> ph = scorePlaceholders(b, b.xT, b.t);
     OutAndGrad pol = policyScores.calculateGradientsAndOutputs(ph, List.of("out"), List.of("x"));
+    NablaRuntime.relieveMemory();
     INDArray epsRef;
     INDArray scorePfRef;
     INDArray revPfRef;
     if (objective.residual()) {
       OutAndGrad ref = referenceScores.calculateGradientsAndOutputs(ph, List.of("out"), List.of("x"));
+      NablaRuntime.relieveMemory();
       epsRef = ref.getOutputs().get("out");
       INDArray muRef = b.xT.mul(b.column(b.meanFromSample)).addi(epsRef.mul(b.column(b.meanFromOutput)));
       scorePfRef = muRef.subi(b.xPrev).muli(b.column(b.invVariance));
@@ -243,6 +293,7 @@ public final class ResidualNablaDbLoss {
     ph.put("a_o", b.column(aO));
     ph.put("w", Nd4j.createFromArray(w).castTo(DataType.FLOAT));
     OutAndGrad og = rewardScores.calculateGradientsAndOutputs(ph, List.of("reward"), List.of("x"));
+    NablaRuntime.relieveMemory();
     return new INDArray[] {og.getGradients().get("x"), og.getOutputs().get("reward")};
   }
 
@@ -253,6 +304,41 @@ public final class ResidualNablaDbLoss {
 
   /** Loss terms and gradients with the stop-gradient inputs {@code s} held fixed. */
   public Result compute(TransitionBatch b, Scores s) {
+    int size = chunk(b);
+    if (size >= b.rows()) {
+      return computeOnce(b, s);
+    }
+    double fwd = 0;
+    double bwd = 0;
+    double term = 0;
+    double reg = 0;
+    Map<String, INDArray> gPolicy = null;
+    Map<String, INDArray> gFlow = null;
+    for (int from = 0; from < b.rows(); from += size) {
+      int to = Math.min(b.rows(), from + size);
+      double w = (double) (to - from) / b.rows();
+      Result r = computeOnce(b.slice(from, to), slice(s, from, to));
+      fwd += w * r.terms().forward();
+      bwd += w * r.terms().backward();
+      term += w * r.terms().terminal();
+      reg += w * r.terms().regulariser();
+      gPolicy = accumulate(gPolicy, r.policyGradients(), w);
+      gFlow = accumulate(gFlow, r.flowGradients(), w);
+    }
+    return new Result(new Terms(fwd, bwd, term, reg), gPolicy, gFlow, s);
+  }
+
+  private static Map<String, INDArray> accumulate(Map<String, INDArray> sum, Map<String, INDArray> g, double w) {
+    if (sum == null) {
+      Map<String, INDArray> m = new LinkedHashMap<>();
+      g.forEach((k, v) -> m.put(k, v.mul(w)));
+      return m;
+    }
+    g.forEach((k, v) -> sum.get(k).addi(v.mul(w)));
+    return sum;
+  }
+
+  private Result computeOnce(TransitionBatch b, Scores s) {
     Map<String, INDArray> ph = new HashMap<>();
     ph.put("x_t", b.xT);
     ph.put("x_prev", b.xPrev);
@@ -280,6 +366,7 @@ public final class ResidualNablaDbLoss {
     vars.addAll(flowVars);
     OutAndGrad og = loss.calculateGradientsAndOutputs(ph,
         List.of("loss_fwd", "loss_bwd", "loss_term", "loss_reg"), vars);
+    NablaRuntime.relieveMemory();
     Map<String, INDArray> out = og.getOutputs();
     Terms terms = new Terms(out.get("loss_fwd").getDouble(0), out.get("loss_bwd").getDouble(0),
         out.get("loss_term").getDouble(0), out.get("loss_reg").getDouble(0));

@@ -37,10 +37,16 @@ public final class TransitionBatch {
   final int rank;
 
   private TransitionBatch(List<INDArray> xt, List<INDArray> xp, List<INDArray> eo, List<INDArray> cond, int n, int rank) {
-    this.xT = Nd4j.concat(0, xt.toArray(new INDArray[0]));
-    this.xPrev = Nd4j.concat(0, xp.toArray(new INDArray[0]));
-    this.epsOld = Nd4j.concat(0, eo.toArray(new INDArray[0]));
-    this.condition = cond.isEmpty() ? null : Nd4j.concat(0, cond.toArray(new INDArray[0]));
+    this(Nd4j.concat(0, xt.toArray(new INDArray[0])), Nd4j.concat(0, xp.toArray(new INDArray[0])),
+        Nd4j.concat(0, eo.toArray(new INDArray[0])),
+        cond.isEmpty() ? null : Nd4j.concat(0, cond.toArray(new INDArray[0])), n, rank);
+  }
+
+  private TransitionBatch(INDArray xT, INDArray xPrev, INDArray epsOld, INDArray condition, int n, int rank) {
+    this.xT = xT;
+    this.xPrev = xPrev;
+    this.epsOld = epsOld;
+    this.condition = condition;
     this.t = new int[n];
     this.tPrev = new int[n];
     this.stepIndex = new int[n];
@@ -127,6 +133,32 @@ public final class TransitionBatch {
   /** N = K·B. */
   public int rows() {
     return t.length;
+  }
+
+  /** Rows [from, to) as a batch of their own (arrays copied). */
+  public TransitionBatch slice(int from, int to) {
+    if (from < 0 || to > rows() || from >= to) {
+      throw new IllegalArgumentException("rows [" + from + ", " + to + ") of a batch of " + rows());
+    }
+    TransitionBatch s = new TransitionBatch(rowsOf(xT, from, to), rowsOf(xPrev, from, to), rowsOf(epsOld, from, to),
+        condition == null ? null : rowsOf(condition, from, to), to - from, rank);
+    int n = to - from;
+    System.arraycopy(t, from, s.t, 0, n);
+    System.arraycopy(tPrev, from, s.tPrev, 0, n);
+    System.arraycopy(stepIndex, from, s.stepIndex, 0, n);
+    System.arraycopy(isFinal, from, s.isFinal, 0, n);
+    for (double[][] pair : new double[][][] {{meanFromSample, s.meanFromSample}, {meanFromOutput, s.meanFromOutput},
+        {invVariance, s.invVariance}, {x0FromSampleT, s.x0FromSampleT}, {x0FromOutputT, s.x0FromOutputT},
+        {x0FromSamplePrev, s.x0FromSamplePrev}, {x0FromOutputPrev, s.x0FromOutputPrev},
+        {rewardWeightT, s.rewardWeightT}, {rewardWeightPrev, s.rewardWeightPrev}, {noisingScale, s.noisingScale},
+        {noisingInvVariance, s.noisingInvVariance}}) {
+      System.arraycopy(pair[0], from, pair[1], 0, n);
+    }
+    return s;
+  }
+
+  private static INDArray rowsOf(INDArray a, int from, int to) {
+    return a.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to)).dup();
   }
 
   INDArray column(double[] v) {

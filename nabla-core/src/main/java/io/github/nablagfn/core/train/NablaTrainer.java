@@ -105,7 +105,8 @@ public final class NablaTrainer {
     this.checkpointEvery = b.checkpointEvery;
     this.checkpointsKept = b.checkpointsKept;
     this.nonFinite = b.nonFinite;
-    this.loss = new ResidualNablaDbLoss(objective, policy, reference, flow, reward);
+    this.loss = new ResidualNablaDbLoss(objective, policy, reference, flow, reward)
+        .rowsPerExecution(b.rowsPerExecution >= 0 ? b.rowsPerExecution : autoRows(policy.sampleShape()));
     this.sampling = new DenoiserGraph(policy);
     this.policyState = policyOptimizer.newState(policy.parameters());
     this.flowState = flow == null ? null : flowOptimizer.newState(flow.parameters());
@@ -217,6 +218,14 @@ public final class NablaTrainer {
     iteration++;
     NablaRuntime.relieveMemory();
     return rec;
+  }
+
+  static int autoRows(long[] sampleShape) {
+    long elements = 1;
+    for (long d : sampleShape) {
+      elements *= d;
+    }
+    return (int) Math.max(1, 16384 / elements);
   }
 
   private static String firstNonFinite(ResidualNablaDbLoss.Terms t, double normPolicy, double normFlow) {
@@ -400,6 +409,7 @@ public final class NablaTrainer {
     private LearningRate policyLearningRate;
     private LearningRate flowLearningRate;
     private int batchSize = 8;
+    private int rowsPerExecution = -1;
     private long seed;
     private ConditionSampler conditions;
     private final List<TrainingListener> listeners = new ArrayList<>();
@@ -470,6 +480,17 @@ public final class NablaTrainer {
       return this;
     }
 
+    /**
+     * Transitions per graph execution of the loss (0 = all K·B rows at once). By default
+     * max(1, 16384 / elements per sample): all rows for small vectors, 16 for 32×32 images, since SameDiff
+     * holds a backward pass's arrays until the execution ends (memory grows with the rows). Results differ
+     * only by float rounding.
+     */
+    public Builder rowsPerExecution(int rows) {
+      this.rowsPerExecution = rows;
+      return this;
+    }
+
     public Builder seed(long seed) {
       this.seed = seed;
       return this;
@@ -521,6 +542,8 @@ public final class NablaTrainer {
       require(flowOptimizer != null, "flowOptimizer", "null", "an AdamW");
       require(nonFinite != null, "onNonFinite", "null", "STOP or SKIP");
       require(batchSize >= 1, "batchSize", Integer.toString(batchSize), ">= 1");
+      require(rowsPerExecution >= -1, "rowsPerExecution", Integer.toString(rowsPerExecution),
+          ">= 0 (0 = all rows in one execution)");
       require(checkpointEvery >= 0, "checkpointEvery", Integer.toString(checkpointEvery), ">= 0");
       require(checkpointsKept >= 1, "checkpointsKept", Integer.toString(checkpointsKept), ">= 1");
       require(reward.differentiable(), "reward", reward.name() + " (not differentiable)",

@@ -225,6 +225,33 @@ class ResidualNablaDbLossTest {
     });
   }
 
+  /** Chunked execution (memory-bounded) gives the single execution's terms, scores and gradients. */
+  @Test
+  void chunkedExecutionEqualsOneExecution() {
+    MlpDenoiser policy = MlpDenoiser.create(new MlpDenoiser.Config(2, 16, 2, 8, 0, PredictionType.EPSILON), Rng.of(1));
+    MlpDenoiser reference = policy.copy();
+    policy.parameters().get(policy.parameters().names().iterator().next()).addi(0.05);
+    MlpDenoiser flow = MlpDenoiser.create(new MlpDenoiser.Config(2, 8, 2, 8, 0, PredictionType.EPSILON), Rng.of(2));
+    ResidualNablaDb objective = Objectives.residualNablaDb().regScale(0.5);
+    Trajectory traj = Trajectories.sample(reference, SAMPLER, 5, 3); // ε at sampling time ≠ ε_θ: L_reg > 0
+    TransitionBatch b = TransitionBatch.of(SAMPLER, traj, new int[] {0, 4, 9}, RewardWeighting.ALPHA_BAR, 3.0);
+    ResidualNablaDbLoss.Result whole = new ResidualNablaDbLoss(objective, policy, reference, flow,
+        new QuadraticReward(new double[] {0.5, -1}, 0.8).scaled(3.0)).compute(b);
+    ResidualNablaDbLoss.Result chunked = new ResidualNablaDbLoss(objective, policy, reference, flow,
+        new QuadraticReward(new double[] {0.5, -1}, 0.8).scaled(3.0)).rowsPerExecution(4).compute(b);
+    double[] a = {whole.terms().forward(), whole.terms().backward(), whole.terms().terminal(), whole.terms().regulariser()};
+    double[] c = {chunked.terms().forward(), chunked.terms().backward(), chunked.terms().terminal(),
+        chunked.terms().regulariser()};
+    for (int i = 0; i < 4; i++) {
+      assertThat(a[i]).as("term %d", i).isPositive();
+      assertThat(c[i]).as("term %d", i).isCloseTo(a[i], within(1e-5 * a[i]));
+    }
+    assertRelMax("rev_pf", chunked.scores().revPf(), whole.scores().revPf(), 1e-5);
+    assertRelMax("score_r_next", chunked.scores().scoreRNext(), whole.scores().scoreRNext(), 1e-5);
+    whole.policyGradients().forEach((k, g) -> assertRelMax("policy " + k, chunked.policyGradients().get(k), g, 1e-4));
+    whole.flowGradients().forEach((k, g) -> assertRelMax("flow " + k, chunked.flowGradients().get(k), g, 1e-4));
+  }
+
   private static double[] affine(double[][] w, double[] b, double[] x) {
     double[] y = new double[b.length];
     for (int i = 0; i < b.length; i++) {
