@@ -106,7 +106,7 @@ public final class TrainClassifier {
     return java.nio.file.Files.exists(gz) ? gz : dir.resolve(name);
   }
 
-  private static int[] permutation(int n, Rng rng) {
+  static int[] permutation(int n, Rng rng) {
     int[] p = new int[n];
     for (int i = 0; i < n; i++) {
       p[i] = i;
