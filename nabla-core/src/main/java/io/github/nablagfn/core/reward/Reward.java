@@ -41,6 +41,25 @@ public interface Reward {
     return RewardGraph.of(this, x, condition != null).evaluate(x, condition);
   }
 
+  /**
+   * Called by the trainers after every iteration with this reward's values on the iteration's final
+   * samples (B), for rewards that keep statistics ({@link NormalizedReward}). Default: nothing.
+   */
+  default void observe(INDArray values) {}
+
+  /**
+   * Mutable statistics to be saved with a checkpoint and restored on resume (names → arrays, restored in
+   * place). Default: none.
+   */
+  default java.util.Map<String, INDArray> state() {
+    return java.util.Map.of();
+  }
+
+  /** This reward normalised by running statistics: (R − μ)/σ, updated by {@link #observe}. */
+  default Reward normalized(double momentum) {
+    return new NormalizedReward(base(), momentum);
+  }
+
   /** β, the scale the trainer multiplies R by (1 unless {@link #scaled}). */
   default double scale() {
     return 1.0;

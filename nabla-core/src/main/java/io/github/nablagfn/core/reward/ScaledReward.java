@@ -37,4 +37,14 @@ record ScaledReward(Reward base, double scale) implements Reward {
   public INDArray evaluate(INDArray x, INDArray condition) {
     return base.evaluate(x, condition);
   }
+
+  @Override
+  public void observe(INDArray values) {
+    base.observe(values);
+  }
+
+  @Override
+  public java.util.Map<String, INDArray> state() {
+    return base.state();
+  }
 }

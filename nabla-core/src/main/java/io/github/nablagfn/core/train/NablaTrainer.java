@@ -211,6 +211,7 @@ public final class NablaTrainer {
       if (flow != null) {
         flowOptimizer.withLr(flowLearningRate.at(iteration)).step(flow.parameters(), result.flowGradients(), flowState);
       }
+      reward.observe(r); // statistics of normalised rewards: only from iterations that were applied
     }
     IterationRecord rec = new IterationRecord(iteration, t.forward(), t.backward(), t.terminal(), t.regulariser(),
         t.total(), rewardMean, rewardStd, normPolicy, normFlow, applied, (System.nanoTime() - start) / 1e6);
@@ -325,6 +326,7 @@ public final class NablaTrainer {
       flow.parameters().asMap().forEach((k, v) -> tensors.put("flow." + k, v));
       flowState.toTensors().forEach((k, v) -> tensors.put("opt.flow." + k, v));
     }
+    reward.state().forEach((k, v) -> tensors.put("reward_state." + k, v));
     Map<String, String> provenance = new LinkedHashMap<>();
     provenance.put("library", "nabla " + Optional.ofNullable(NablaTrainer.class.getPackage().getImplementationVersion())
         .orElse("development"));
@@ -360,8 +362,11 @@ public final class NablaTrainer {
     Map<String, INDArray> polOpt = new LinkedHashMap<>();
     Map<String, INDArray> flo = new LinkedHashMap<>();
     Map<String, INDArray> floOpt = new LinkedHashMap<>();
+    Map<String, INDArray> rewardState = new LinkedHashMap<>();
     c.tensors().forEach((k, v) -> {
-      if (k.startsWith("opt.policy.")) {
+      if (k.startsWith("reward_state.")) {
+        rewardState.put(k.substring(13), v);
+      } else if (k.startsWith("opt.policy.")) {
         polOpt.put(k.substring(11), v);
       } else if (k.startsWith("opt.flow.")) {
         floOpt.put(k.substring(9), v);
@@ -380,7 +385,14 @@ public final class NablaTrainer {
         fs = AdamW.State.fromTensors(floOpt, flow.parameters());
         flow.parameters().validate(flo, false);
       }
+      for (Map.Entry<String, INDArray> e : reward.state().entrySet()) {
+        INDArray saved = rewardState.get(e.getKey());
+        if (saved == null || !Arrays.equals(saved.shape(), e.getValue().shape())) {
+          throw new IllegalArgumentException("reward state '" + e.getKey() + "' is missing or has another shape");
+        }
+      }
       // everything checked: now nothing can fail half-way
+      reward.state().forEach((k, v) -> v.assign(rewardState.get(k)));
       policy.parameters().load(pol, false);
       if (flow != null) {
         flow.parameters().load(flo, false);

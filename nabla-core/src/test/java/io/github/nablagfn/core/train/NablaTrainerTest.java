@@ -90,6 +90,22 @@ class NablaTrainerTest {
     assertThat(timeless(resumed.history())).isEqualTo(timeless(straight.history()));
   }
 
+  /** A normalised reward's running statistics are saved with the checkpoint and restored on resume. */
+  @Test
+  void resumingWithANormalisedRewardRestoresItsStatistics() {
+    java.util.function.Supplier<Reward> reward = () -> new LinearReward(new double[] {1, 0}).normalized(0.8).scaled(2.0);
+    NablaTrainer straight = builder().reward(reward.get()).build();
+    straight.fit(4);
+    Path ckpt = dir.resolve("norm");
+    builder().reward(reward.get()).checkpointDir(ckpt).build().fit(2);
+    Reward fresh = reward.get();
+    NablaTrainer resumed = builder().reward(fresh).checkpointDir(ckpt).build();
+    resumed.fit(4);
+    assertSameParameters(straight, resumed);
+    assertThat(timeless(resumed.history())).isEqualTo(timeless(straight.history()));
+    assertThat(fresh.state().get("count").getDouble(0)).isEqualTo(4.0);
+  }
+
   @Test
   void aCorruptCheckpointIsRefusedWithItsName() throws IOException {
     Path ckpt = dir.resolve("corrupt");

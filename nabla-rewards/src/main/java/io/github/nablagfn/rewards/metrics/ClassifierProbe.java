@@ -84,4 +84,14 @@ public final class ClassifierProbe {
     }
     return new Result(org.nd4j.linalg.factory.Nd4j.concat(0, feats), logProb, predicted);
   }
+
+  /**
+   * Prior drift: the FID (on this classifier's features) between a fine-tuned model's samples and the
+   * base model's samples for the same conditions (and, best, the same initial noises). 0 when the model
+   * has not moved; it grows as fine-tuning leaves the prior.
+   */
+  public double priorDrift(INDArray tunedSamples, INDArray baseSamples) {
+    return Frechet.distance(probe(tunedSamples, new long[(int) tunedSamples.size(0)]).features(),
+        probe(baseSamples, new long[(int) baseSamples.size(0)]).features());
+  }
 }

@@ -58,4 +58,18 @@ class ClassifierProbeTest {
     assertThatThrownBy(() -> new ClassifierProbe(clf, 3).probe(x, new long[] {1, 2}))
         .hasMessageContaining("7 images but 2 labels");
   }
+
+  @Test
+  void priorDriftIsZeroForTheSameSamplesAndGrowsWithTheShift() throws IOException {
+    Classifier clf = Classifier.create(1, 10, Rng.of(0)).load(TwinFixtures.dir().resolve("classifier.safetensors"));
+    ClassifierProbe probe = new ClassifierProbe(clf, 50);
+    INDArray base = Rng.of(8).uniform(-1, 1, 120, 1, 32, 32);
+    assertThat(probe.priorDrift(base, base.dup())).isCloseTo(0.0, within(1e-6));
+    INDArray noise = Rng.of(9).gaussian(120, 1, 32, 32);
+    double small = probe.priorDrift(base.add(noise.mul(0.2)), base);
+    double large = probe.priorDrift(base.add(noise.mul(1.0)), base);
+    assertThat(small).isPositive();
+    assertThat(large).isGreaterThan(small);
+    assertThat(probe.priorDrift(base, base.add(noise.mul(1.0)))).isCloseTo(large, within(1e-6 * large + 1e-9));
+  }
 }
