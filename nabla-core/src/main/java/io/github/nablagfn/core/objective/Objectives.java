@@ -13,4 +13,29 @@ public final class Objectives {
   public static NablaDb nablaDb() {
     return NablaDb.defaults();
   }
+
+  /** ReFL: reward of the one-step prediction x̂0 from a random step among the last {@code lateSteps}. */
+  public static Refl refl(int lateSteps) {
+    return new Refl(lateSteps);
+  }
+
+  /** ReFL from the last 10 steps. */
+  public static Refl refl() {
+    return new Refl(10);
+  }
+
+  /** DRaFT-K: gradient through the last k steps. */
+  public static DraftK draftK(int k) {
+    return new DraftK(k);
+  }
+
+  /** DRaFT-LV with n re-noised copies of the last step. */
+  public static DraftLv draftLv(int copies) {
+    return new DraftLv(copies);
+  }
+
+  /** AlignProp: gradient through the whole chain (checkpointed), without truncation. */
+  public static AlignProp alignProp() {
+    return new AlignProp(false);
+  }
 }

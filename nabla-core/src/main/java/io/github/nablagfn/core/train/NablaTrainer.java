@@ -4,7 +4,9 @@ import io.github.nablagfn.core.model.Denoiser;
 import io.github.nablagfn.core.model.DenoiserGraph;
 import io.github.nablagfn.core.objective.Objective;
 import io.github.nablagfn.core.objective.Objectives;
+import io.github.nablagfn.core.objective.ChainBackprop;
 import io.github.nablagfn.core.objective.NablaDbObjective;
+import io.github.nablagfn.core.objective.RewardBackprop;
 import io.github.nablagfn.core.objective.ResidualNablaDbLoss;
 import io.github.nablagfn.core.objective.Trajectory;
 import io.github.nablagfn.core.objective.TransitionBatch;
@@ -59,7 +61,11 @@ public final class NablaTrainer {
   private final Denoiser flow;
   private final Sampler sampler;
   private final Reward reward;
-  private final NablaDbObjective objective;
+  private final Objective objective;
+  /** The ∇-DB settings, or null for a reward-backpropagation baseline. */
+  private final NablaDbObjective nablaDb;
+  /** The baselines' engine, or null for ∇-DB. */
+  private final ChainBackprop backprop;
   private final AdamW policyOptimizer;
   private final AdamW flowOptimizer;
   private final LearningRate policyLearningRate;
@@ -88,7 +94,8 @@ public final class NablaTrainer {
     this.flow = b.flow.network();
     this.sampler = b.sampler;
     this.reward = b.reward;
-    this.objective = (NablaDbObjective) b.objective;
+    this.objective = b.objective;
+    this.nablaDb = b.objective instanceof NablaDbObjective o ? o : null;
     this.policyOptimizer = b.policyOptimizer;
     this.flowOptimizer = b.flowOptimizer;
     this.policyLearningRate = b.policyLearningRate != null ? b.policyLearningRate
@@ -105,8 +112,10 @@ public final class NablaTrainer {
     this.checkpointEvery = b.checkpointEvery;
     this.checkpointsKept = b.checkpointsKept;
     this.nonFinite = b.nonFinite;
-    this.loss = new ResidualNablaDbLoss(objective, policy, reference, flow, reward)
-        .rowsPerExecution(b.rowsPerExecution >= 0 ? b.rowsPerExecution : autoRows(policy.sampleShape()));
+    int rows = b.rowsPerExecution >= 0 ? b.rowsPerExecution : autoRows(policy.sampleShape());
+    this.loss = nablaDb == null ? null
+        : new ResidualNablaDbLoss(nablaDb, policy, reference, flow, reward).rowsPerExecution(rows);
+    this.backprop = nablaDb != null ? null : new ChainBackprop(policy, reward).rowsPerExecution(rows);
     this.sampling = new DenoiserGraph(policy);
     this.policyState = policyOptimizer.newState(policy.parameters());
     this.flowState = flow == null ? null : flowOptimizer.newState(flow.parameters());
@@ -185,17 +194,33 @@ public final class NablaTrainer {
       states[i + 1] = next;
     });
     Trajectory trajectory = new Trajectory(states, outputs, condition);
-    // 2. choose the transitions and compute the loss and gradients
-    int[] steps = stratifiedSteps(n, objective.transitionsPerTrajectory(n), it.fork("strata", 0));
-    TransitionBatch batch = TransitionBatch.of(sampler, trajectory, steps, objective.rewardWeighting(), reward.scale());
-    ResidualNablaDbLoss.Result result = loss.compute(batch);
-    ResidualNablaDbLoss.Terms t = result.terms();
-    // 3. reward of x_0: the final transition's x_s rows (the last B rows)
-    INDArray r = result.scores().rewardNext().get(NDArrayIndex.interval(batch.rows() - batchSize, batch.rows()));
+    ResidualNablaDbLoss.Terms t;
+    Map<String, INDArray> policyGradients;
+    Map<String, INDArray> flowGradients;
+    INDArray r; // reward of the sampled x_0
+    if (backprop != null) {
+      // 2'. a reward-backpropagation baseline: its loss goes into the total (and the forward slot)
+      ChainBackprop.Result result = backprop.compute((RewardBackprop) objective, sampler, trajectory,
+          it.fork("objective", 0));
+      t = new ResidualNablaDbLoss.Terms(result.loss(), 0, 0, 0);
+      policyGradients = result.policyGradients();
+      flowGradients = Map.of();
+      r = result.rewards();
+    } else {
+      // 2. choose the transitions and compute the loss and gradients
+      int[] steps = stratifiedSteps(n, nablaDb.transitionsPerTrajectory(n), it.fork("strata", 0));
+      TransitionBatch batch = TransitionBatch.of(sampler, trajectory, steps, nablaDb.rewardWeighting(), reward.scale());
+      ResidualNablaDbLoss.Result result = loss.compute(batch);
+      t = result.terms();
+      policyGradients = result.policyGradients();
+      flowGradients = result.flowGradients();
+      // 3. reward of x_0: the final transition's x_s rows (the last B rows)
+      r = result.scores().rewardNext().get(NDArrayIndex.interval(batch.rows() - batchSize, batch.rows()));
+    }
     double rewardMean = r.meanNumber().doubleValue();
     double rewardStd = batchSize > 1 ? r.stdNumber().doubleValue() : 0.0;
-    double normPolicy = AdamW.globalNorm(result.policyGradients());
-    double normFlow = flow == null ? 0.0 : AdamW.globalNorm(result.flowGradients());
+    double normPolicy = AdamW.globalNorm(policyGradients);
+    double normFlow = flow == null ? 0.0 : AdamW.globalNorm(flowGradients);
     // 4. guard, then update θ and φ with their own clipping and AdamW
     String bad = firstNonFinite(t, normPolicy, normFlow);
     boolean applied = bad == null;
@@ -207,9 +232,9 @@ public final class NablaTrainer {
           history.skipped() + 1);
     } else {
       policyOptimizer.withLr(policyLearningRate.at(iteration))
-          .step(policy.parameters(), result.policyGradients(), policyState);
+          .step(policy.parameters(), policyGradients, policyState);
       if (flow != null) {
-        flowOptimizer.withLr(flowLearningRate.at(iteration)).step(flow.parameters(), result.flowGradients(), flowState);
+        flowOptimizer.withLr(flowLearningRate.at(iteration)).step(flow.parameters(), flowGradients, flowState);
       }
       reward.observe(r); // statistics of normalised rewards: only from iterations that were applied
     }
@@ -278,7 +303,10 @@ public final class NablaTrainer {
    */
   public INDArray logFlowScore(INDArray x, int step, INDArray condition) {
     var st = sampler.step(step);
-    double gammaBeta = objective.rewardWeighting().gamma(st.alphaCumprod()) * reward.scale();
+    if (nablaDb == null) {
+      throw new IllegalStateException(objective.name() + " learns no log-flow");
+    }
+    double gammaBeta = nablaDb.rewardWeighting().gamma(st.alphaCumprod()) * reward.scale();
     DenoiserGraph flowGraph = flow == null ? null : flowGraph();
     return loss.logFlowScore(x, st.timestep(), condition, st.x0FromSample(), st.x0FromOutput(), gammaBeta,
         flowGraph == null ? null : flowGraph::predict);
@@ -544,12 +572,16 @@ public final class NablaTrainer {
 
     public NablaTrainer build() {
       require(policy != null, "policy", "null", "a Denoiser");
+      if (objective instanceof RewardBackprop && flow == null) {
+        flow = FlowModel.none(); // the baselines learn no flow
+      }
       require(flow != null, "flow", "null", "FlowModel.of(network) or FlowModel.none()");
       require(sampler != null, "sampler", "null", "a Sampler, e.g. Ddim.of(schedule, 50)");
       require(reward != null, "reward", "null", "a Reward, e.g. reward.scaled(beta)");
       require(reference != null, "reference", "null", "Reference.frozenCopy() or Reference.of(network)");
-      require(objective instanceof NablaDbObjective, "objective", String.valueOf(objective),
-          "Objectives.residualNablaDb() or Objectives.nablaDb()");
+      require(objective instanceof NablaDbObjective || objective instanceof RewardBackprop, "objective",
+          String.valueOf(objective), "Objectives.residualNablaDb(), nablaDb(), refl(), draftK(k), draftLv(n) or alignProp()");
+      boolean backprop = objective instanceof RewardBackprop;
       require(policyOptimizer != null, "policyOptimizer", "null", "an AdamW");
       require(flowOptimizer != null, "flowOptimizer", "null", "an AdamW");
       require(nonFinite != null, "onNonFinite", "null", "STOP or SKIP");
@@ -559,10 +591,12 @@ public final class NablaTrainer {
       require(checkpointEvery >= 0, "checkpointEvery", Integer.toString(checkpointEvery), ">= 0");
       require(checkpointsKept >= 1, "checkpointsKept", Integer.toString(checkpointsKept), ">= 1");
       require(reward.differentiable(), "reward", reward.name() + " (not differentiable)",
-          "a differentiable reward for ∇-DB");
+          "a differentiable reward for " + objective.name());
+      require(!backprop || flow.network() == null, "flow", "a network",
+          "FlowModel.none() with " + objective.name() + " (it learns no flow)");
       require(sampler.prediction() == policy.predictionType(), "sampler.prediction", sampler.prediction().name(),
           "the policy's prediction type " + policy.predictionType());
-      for (int i = 0; i < sampler.numSteps(); i++) {
+      for (int i = 0; !backprop && i < sampler.numSteps(); i++) {
         require(sampler.step(i).variance() > 0, "sampler", sampler + " (step " + i + " has sigma = 0)",
             "a stochastic sampler: eta > 0 and final alpha-bar < 1");
       }
