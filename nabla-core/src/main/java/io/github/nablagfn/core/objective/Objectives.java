@@ -38,4 +38,9 @@ public final class Objectives {
   public static AlignProp alignProp() {
     return new AlignProp(false);
   }
+
+  /** DDPO (PPO-clip) with its defaults: clip 1e-4, every step, one update per batch. */
+  public static Ddpo ddpo() {
+    return Ddpo.defaults();
+  }
 }

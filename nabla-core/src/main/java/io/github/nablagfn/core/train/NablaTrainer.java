@@ -5,6 +5,9 @@ import io.github.nablagfn.core.model.DenoiserGraph;
 import io.github.nablagfn.core.objective.Objective;
 import io.github.nablagfn.core.objective.Objectives;
 import io.github.nablagfn.core.objective.ChainBackprop;
+import io.github.nablagfn.core.objective.Ddpo;
+import io.github.nablagfn.core.objective.DdpoLoss;
+import io.github.nablagfn.core.objective.RewardWeighting;
 import io.github.nablagfn.core.objective.NablaDbObjective;
 import io.github.nablagfn.core.objective.RewardBackprop;
 import io.github.nablagfn.core.objective.ResidualNablaDbLoss;
@@ -26,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.slf4j.Logger;
@@ -66,6 +70,8 @@ public final class NablaTrainer {
   private final NablaDbObjective nablaDb;
   /** The baselines' engine, or null for ∇-DB. */
   private final ChainBackprop backprop;
+  /** DDPO's surrogate, or null. */
+  private final DdpoLoss ddpo;
   private final AdamW policyOptimizer;
   private final AdamW flowOptimizer;
   private final LearningRate policyLearningRate;
@@ -115,7 +121,9 @@ public final class NablaTrainer {
     int rows = b.rowsPerExecution >= 0 ? b.rowsPerExecution : autoRows(policy.sampleShape());
     this.loss = nablaDb == null ? null
         : new ResidualNablaDbLoss(nablaDb, policy, reference, flow, reward).rowsPerExecution(rows);
-    this.backprop = nablaDb != null ? null : new ChainBackprop(policy, reward).rowsPerExecution(rows);
+    this.backprop = b.objective instanceof RewardBackprop ? new ChainBackprop(policy, reward).rowsPerExecution(rows)
+        : null;
+    this.ddpo = b.objective instanceof Ddpo d ? new DdpoLoss(d, policy).rowsPerExecution(rows) : null;
     this.sampling = new DenoiserGraph(policy);
     this.policyState = policyOptimizer.newState(policy.parameters());
     this.flowState = flow == null ? null : flowOptimizer.newState(flow.parameters());
@@ -198,7 +206,29 @@ public final class NablaTrainer {
     Map<String, INDArray> policyGradients;
     Map<String, INDArray> flowGradients;
     INDArray r; // reward of the sampled x_0
-    if (backprop != null) {
+    if (ddpo != null) {
+      // 2''. DDPO: rewards (any reward), advantages per condition, the clipped surrogate; all inner epochs
+      // but the last update here, the last one goes through the common guard below
+      Ddpo d = (Ddpo) objective;
+      r = reward.evaluate(states[n], condition).castTo(DataType.FLOAT);
+      double[] adv = DdpoLoss.advantages(r.castTo(DataType.DOUBLE).toDoubleVector(),
+          condition == null ? null : condition.castTo(DataType.INT64).toLongVector());
+      int[] steps = stratifiedSteps(n, d.transitionsPerTrajectory(n), it.fork("strata", 0));
+      TransitionBatch batch = TransitionBatch.of(sampler, trajectory, steps, RewardWeighting.ALPHA_BAR, 0.0);
+      DdpoLoss.Result result = ddpo.compute(batch, adv);
+      for (int e = 1; e < d.innerEpochs(); e++) {
+        double norm = AdamW.globalNorm(result.policyGradients());
+        if (!Double.isFinite(result.loss()) || !Double.isFinite(norm)) {
+          break; // the common guard below reports it
+        }
+        policyOptimizer.withLr(policyLearningRate.at(iteration)).step(policy.parameters(), result.policyGradients(),
+            policyState);
+        result = ddpo.compute(batch, adv);
+      }
+      t = new ResidualNablaDbLoss.Terms(result.loss(), 0, 0, 0);
+      policyGradients = result.policyGradients();
+      flowGradients = Map.of();
+    } else if (backprop != null) {
       // 2'. a reward-backpropagation baseline: its loss goes into the total (and the forward slot)
       ChainBackprop.Result result = backprop.compute((RewardBackprop) objective, sampler, trajectory,
           it.fork("objective", 0));
@@ -572,16 +602,17 @@ public final class NablaTrainer {
 
     public NablaTrainer build() {
       require(policy != null, "policy", "null", "a Denoiser");
-      if (objective instanceof RewardBackprop && flow == null) {
+      if ((objective instanceof RewardBackprop || objective instanceof Ddpo) && flow == null) {
         flow = FlowModel.none(); // the baselines learn no flow
       }
       require(flow != null, "flow", "null", "FlowModel.of(network) or FlowModel.none()");
       require(sampler != null, "sampler", "null", "a Sampler, e.g. Ddim.of(schedule, 50)");
       require(reward != null, "reward", "null", "a Reward, e.g. reward.scaled(beta)");
       require(reference != null, "reference", "null", "Reference.frozenCopy() or Reference.of(network)");
-      require(objective instanceof NablaDbObjective || objective instanceof RewardBackprop, "objective",
-          String.valueOf(objective), "Objectives.residualNablaDb(), nablaDb(), refl(), draftK(k), draftLv(n) or alignProp()");
-      boolean backprop = objective instanceof RewardBackprop;
+      require(objective instanceof NablaDbObjective || objective instanceof RewardBackprop
+          || objective instanceof Ddpo, "objective", String.valueOf(objective),
+          "Objectives.residualNablaDb(), nablaDb(), refl(), draftK(k), draftLv(n), alignProp() or ddpo()");
+      boolean backprop = objective instanceof RewardBackprop || objective instanceof Ddpo;
       require(policyOptimizer != null, "policyOptimizer", "null", "an AdamW");
       require(flowOptimizer != null, "flowOptimizer", "null", "an AdamW");
       require(nonFinite != null, "onNonFinite", "null", "STOP or SKIP");
@@ -590,13 +621,13 @@ public final class NablaTrainer {
           ">= 0 (0 = all rows in one execution)");
       require(checkpointEvery >= 0, "checkpointEvery", Integer.toString(checkpointEvery), ">= 0");
       require(checkpointsKept >= 1, "checkpointsKept", Integer.toString(checkpointsKept), ">= 1");
-      require(reward.differentiable(), "reward", reward.name() + " (not differentiable)",
-          "a differentiable reward for " + objective.name());
+      require(reward.differentiable() || objective instanceof Ddpo, "reward", reward.name() + " (not differentiable)",
+          "a differentiable reward for " + objective.name() + " (DDPO takes any reward)");
       require(!backprop || flow.network() == null, "flow", "a network",
           "FlowModel.none() with " + objective.name() + " (it learns no flow)");
       require(sampler.prediction() == policy.predictionType(), "sampler.prediction", sampler.prediction().name(),
           "the policy's prediction type " + policy.predictionType());
-      for (int i = 0; !backprop && i < sampler.numSteps(); i++) {
+      for (int i = 0; (!backprop || objective instanceof Ddpo) && i < sampler.numSteps(); i++) {
         require(sampler.step(i).variance() > 0, "sampler", sampler + " (step " + i + " has sigma = 0)",
             "a stochastic sampler: eta > 0 and final alpha-bar < 1");
       }

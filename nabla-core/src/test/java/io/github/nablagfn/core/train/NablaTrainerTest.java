@@ -331,4 +331,41 @@ class NablaTrainerTest {
     return Stream.of(Objectives.refl(3), Objectives.draftK(1), Objectives.draftK(3), Objectives.draftLv(2),
         Objectives.alignProp(), new io.github.nablagfn.core.objective.AlignProp(true));
   }
+
+  /** A reward known only by its values (no graph). */
+  private static final Reward VALUES_ONLY = new Reward() {
+    @Override
+    public String name() {
+      return "first-coordinate-values";
+    }
+
+    @Override
+    public boolean differentiable() {
+      return false;
+    }
+
+    @Override
+    public SDVariable forward(GraphScope scope, SDVariable x, SDVariable condition) {
+      throw new UnsupportedOperationException("values only");
+    }
+
+    @Override
+    public INDArray evaluate(INDArray x, INDArray condition) {
+      return x.getColumn(0).dup();
+    }
+  };
+
+  @Test
+  void ddpoTrainsOnANonDifferentiableReward() {
+    NablaTrainer t = NablaTrainer.builder().policy(policy()).sampler(SAMPLER).reward(VALUES_ONLY)
+        .objective(Objectives.ddpo().clipRange(0.2).innerEpochs(2))
+        .policyOptimizer(AdamW.lr(1e-2).weightDecay(0)).batchSize(16).seed(3).build();
+    t.fit(25);
+    List<IterationRecord> r = t.history().records();
+    double first = r.subList(0, 5).stream().mapToDouble(IterationRecord::rewardMean).average().orElseThrow();
+    double last = r.subList(20, 25).stream().mapToDouble(IterationRecord::rewardMean).average().orElseThrow();
+    assertThat(last).as("reward %s -> %s", first, last).isGreaterThan(first + 0.1);
+    assertThatThrownBy(() -> builder().reward(VALUES_ONLY).build()).hasMessageContaining("not differentiable")
+        .hasMessageContaining("DDPO takes any reward");
+  }
 }

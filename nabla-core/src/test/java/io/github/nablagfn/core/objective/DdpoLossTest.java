@@ -1,0 +1,132 @@
+package io.github.nablagfn.core.objective;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import io.github.nablagfn.core.runtime.Rng;
+import io.github.nablagfn.core.sampler.Ddim;
+import io.github.nablagfn.core.sampler.GaussianStep;
+import io.github.nablagfn.core.sampler.Sampler;
+import io.github.nablagfn.core.schedule.NoiseSchedule;
+import io.github.nablagfn.core.testing.LinearDenoiser;
+import io.github.nablagfn.core.testing.Trajectories;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** DDPO's surrogate against its definition recomputed in double (linear denoiser ε = xWᵀ + b). */
+class DdpoLossTest {
+  private static final Sampler SAMPLER = Ddim.of(NoiseSchedule.ddpmDefault(), 10);
+  private static final int D = 3;
+  private static final int B = 6;
+  /** Interior steps: on the final step σ² ≈ 5e-5, and float32 log-probabilities lose about 1e-3 relative. */
+  private static final int[] STEPS = {2, 5, 8};
+
+  /** The clipped surrogate in double for policy (w, b), with ε_old the recorded outputs. */
+  private static double surrogate(TransitionBatch tb, double[] adv, double[][] w, double[] b, double clip) {
+    double total = 0;
+    for (int r = 0; r < tb.rows(); r++) {
+      double[] x = tb.xT.getRow(r).castTo(DataType.DOUBLE).toDoubleVector();
+      double[] xs = tb.xPrev.getRow(r).castTo(DataType.DOUBLE).toDoubleVector();
+      double[] eo = tb.epsOld.getRow(r).castTo(DataType.DOUBLE).toDoubleVector();
+      double logp = 0;
+      double logpOld = 0;
+      for (int i = 0; i < D; i++) {
+        double e = b[i];
+        for (int k = 0; k < D; k++) {
+          e += w[i][k] * x[k];
+        }
+        double mu = tb.meanFromSample[r] * x[i] + tb.meanFromOutput[r] * e;
+        double muOld = tb.meanFromSample[r] * x[i] + tb.meanFromOutput[r] * eo[i];
+        logp -= 0.5 * (xs[i] - mu) * (xs[i] - mu) * tb.invVariance[r];
+        logpOld -= 0.5 * (xs[i] - muOld) * (xs[i] - muOld) * tb.invVariance[r];
+      }
+      double ratio = Math.exp(logp - logpOld);
+      double a = adv[r % B];
+      total += Math.max(-a * ratio, -a * Math.min(Math.max(ratio, 1 - clip), 1 + clip));
+    }
+    return total / tb.rows();
+  }
+
+  private static double[] advantages() {
+    return DdpoLoss.advantages(new double[] {1, 3, 2, 7, 4, 1}, null);
+  }
+
+  @Test
+  void atTheSamplingPolicyTheGradientIsReinforce() {
+    Rng rng = Rng.of(3);
+    LinearDenoiser policy = new LinearDenoiser(rng.gaussian(D, D).muli(0.3), rng.gaussian(D).muli(0.1));
+    TransitionBatch tb = TransitionBatch.of(SAMPLER, Trajectories.sample(policy, SAMPLER, B, 31), STEPS,
+        RewardWeighting.ALPHA_BAR, 0);
+    double[] adv = advantages();
+    // clip 0.2: nothing is clipped at ratio ≈ 1 (recomputing ε in float32 moves ρ by up to ~1e-3 here)
+    DdpoLoss.Result r = new DdpoLoss(new Ddpo(0.2, 1, 1), policy).rowsPerExecution(5).compute(tb, adv);
+    assertThat(r.meanRatioDeviation()).as("ratio = 1 up to recomputation rounding").isLessThan(1e-3);
+    assertThat(r.clippedFraction()).isZero();
+    // −(1/N) Σ A ∇ log π, ∇_W log π = (x_s − μ)/σ² · m_o · xᵀ
+    double[][] gw = new double[D][D];
+    double[] gb = new double[D];
+    for (int row = 0; row < tb.rows(); row++) {
+      double[] x = tb.xT.getRow(row).castTo(DataType.DOUBLE).toDoubleVector();
+      double[] xs = tb.xPrev.getRow(row).castTo(DataType.DOUBLE).toDoubleVector();
+      double[] eo = tb.epsOld.getRow(row).castTo(DataType.DOUBLE).toDoubleVector();
+      for (int i = 0; i < D; i++) {
+        double mu = tb.meanFromSample[row] * x[i] + tb.meanFromOutput[row] * eo[i];
+        double s = (xs[i] - mu) * tb.invVariance[row] * tb.meanFromOutput[row] * -adv[row % B] / tb.rows();
+        gb[i] += s;
+        for (int k = 0; k < D; k++) {
+          gw[i][k] += s * x[k];
+        }
+      }
+    }
+    double scale = r.policyGradients().get("w").amaxNumber().doubleValue();
+    assertThat(scale).isGreaterThan(1e-3);
+    for (int i = 0; i < D; i++) {
+      // each row's term carries its ratio ρ = 1 ± 1e-3: 3e-3 of the largest component
+      assertThat(r.policyGradients().get("b").getDouble(i)).isCloseTo(gb[i], within(3e-3 * scale));
+      for (int k = 0; k < D; k++) {
+        assertThat(r.policyGradients().get("w").getDouble(i, k)).isCloseTo(gw[i][k], within(3e-3 * scale));
+      }
+    }
+  }
+
+  /** Away from the sampling policy some rows are clipped; loss and gradient are the clipped surrogate's. */
+  @Test
+  void awayFromTheSamplingPolicyTheClippedSurrogateIsDifferentiated() {
+    Rng rng = Rng.of(4);
+    LinearDenoiser old = new LinearDenoiser(rng.gaussian(D, D).muli(0.3), rng.gaussian(D).muli(0.1));
+    TransitionBatch tb = TransitionBatch.of(SAMPLER, Trajectories.sample(old, SAMPLER, B, 32), STEPS,
+        RewardWeighting.ALPHA_BAR, 0);
+    LinearDenoiser policy = (LinearDenoiser) old.copy();
+    policy.parameters().get("b").addi(rng.gaussian(D).muli(0.05));
+    double clip = 0.2;
+    double[] adv = advantages();
+    DdpoLoss.Result r = new DdpoLoss(new Ddpo(clip, 1, 1), policy).compute(tb, adv);
+    assertThat(r.clippedFraction()).as("some rows clipped, not all").isGreaterThan(0).isLessThan(1);
+    double[][] w = policy.parameters().get("w").castTo(DataType.DOUBLE).toDoubleMatrix();
+    double[] b = policy.parameters().get("b").castTo(DataType.DOUBLE).toDoubleVector();
+    assertThat(r.loss()).isCloseTo(surrogate(tb, adv, w, b, clip), within(1e-4 * Math.abs(r.loss()) + 1e-6));
+    double h = 1e-6;
+    double scale = r.policyGradients().get("b").amaxNumber().doubleValue();
+    for (int i = 0; i < D; i++) {
+      double[] bp = b.clone();
+      double[] bm = b.clone();
+      bp[i] += h;
+      bm[i] -= h;
+      double fd = (surrogate(tb, adv, w, bp, clip) - surrogate(tb, adv, w, bm, clip)) / (2 * h);
+      assertThat(r.policyGradients().get("b").getDouble(i)).as("d/db[%d]", i).isCloseTo(fd, within(1e-2 * scale));
+    }
+  }
+
+  @Test
+  void advantagesAreStandardisedPerCondition() {
+    double[] a = DdpoLoss.advantages(new double[] {1, 3, 10, 10, 5}, new long[] {0, 0, 1, 1, 2});
+    assertThat(a[0]).isCloseTo(-1, within(1e-6)); // mean 2, std 1
+    assertThat(a[1]).isCloseTo(1, within(1e-6));
+    assertThat(a[2]).isCloseTo(0, within(1e-6)); // equal rewards: 0, not NaN
+    assertThat(a[4]).isZero(); // a condition seen once
+    assertThatThrownBy(() -> new Ddpo(0, 1, 1)).hasMessageContaining("ddpo.clipRange = 0.0");
+    assertThatThrownBy(() -> new Ddpo(0.1, 1, 0)).hasMessageContaining("ddpo.innerEpochs = 0");
+  }
+}
