@@ -24,10 +24,7 @@ class NablaCliTest {
         "--eval-every", "1", "--eval-per-class", "2");
     assertThat(code).isZero();
     Path run = dir.resolve("tiny");
-    for (String f : new String[] {"config.json", "metrics.jsonl", "eval.jsonl", "before.png", "after.png",
-        "reward.png", "eval-reward.png", "eval-diversity.png", "eval-fid.png"}) {
-      assertThat(run.resolve(f)).as(f).isNotEmptyFile();
-    }
+    assertPromisedFiles(run);
     List<String> evals = Files.readAllLines(run.resolve("eval.jsonl"));
     assertThat(evals).hasSize(3); // iterations 0, 1, 2
     ObjectMapper json = new ObjectMapper();
@@ -41,6 +38,62 @@ class NablaCliTest {
     }
   }
 
+  private static void assertPromisedFiles(Path run) throws Exception {
+    for (String f : new String[] {"config.json", "metrics.jsonl", "eval.jsonl", "before.png", "after.png",
+        "reward.png", "eval-reward.png", "eval-diversity.png", "eval-fid.png"}) {
+      assertThat(run.resolve(f)).as(f).isNotEmptyFile();
+      if (f.endsWith(".png")) {
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(run.resolve(f).toFile());
+        assertThat(img).as("%s decodes", f).isNotNull();
+        assertThat(img.getWidth() * img.getHeight()).as(f).isPositive();
+      }
+    }
+    ObjectMapper json = new ObjectMapper();
+    for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+      assertThat(json.readTree(line).get("loss").isNumber()).isTrue();
+    }
+  }
+
+  /** finetune from a YAML file with a flag overriding it: a reward-backpropagation baseline, tiny. */
+  @Test
+  void finetuneReadsAYamlConfigAndFlagsOverrideIt() throws Exception {
+    Path config = dir.resolve("run.yaml");
+    Files.writeString(config, String.join("\n", "name: yaml-run", "objective: draft-k", "draftK: 2",
+        "reward: ink", "iterations: 5", "batch: 2", "steps: 4", "evalEvery: 2", "evalPerClass: 2",
+        "runsDir: " + dir, "base: " + TwinFixtures.dir().resolve("unet.safetensors")));
+    assertThat(Nabla.run("finetune", "--config", config.toString(), "--iterations", "2")).isZero();
+    Path run = dir.resolve("yaml-run");
+    assertPromisedFiles(run);
+    JsonNode c = new ObjectMapper().readTree(run.resolve("config.json").toFile());
+    assertThat(c.get("objective").asText()).isEqualTo("draft-k");
+    assertThat(c.get("draftK").asInt()).isEqualTo(2);
+    assertThat(c.get("iterations").asInt()).isEqualTo(2); // the flag wins
+    assertThat(Files.readAllLines(run.resolve("eval.jsonl"))).hasSize(2); // iterations 0 and 2
+  }
+
+  @Test
+  void aBadSettingsFileExitsWithTwoNamingTheKey() throws Exception {
+    Path bad = dir.resolve("bad.json");
+    Files.writeString(bad, "{\"objectiv\": \"refl\"}");
+    Path wrongType = dir.resolve("wrong.json");
+    Files.writeString(wrongType, "{\"batch\": \"many\"}");
+    Path jpeg = dir.resolve("jpeg.json");
+    Files.writeString(jpeg, "{\"reward\": \"jpeg\", \"objective\": \"refl\"}");
+    PrintStream err = System.err;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(captured));
+    try {
+      assertThat(Nabla.run("finetune", "--config", bad.toString())).isEqualTo(2);
+      assertThat(Nabla.run("finetune", "--config", wrongType.toString())).isEqualTo(2);
+      assertThat(Nabla.run("finetune", "--config", jpeg.toString())).isEqualTo(2);
+      assertThat(Nabla.run("finetune", "--objective", "magic")).isEqualTo(2);
+    } finally {
+      System.setErr(err);
+    }
+    assertThat(captured.toString()).contains("unknown setting 'objectiv'").contains("'batch'")
+        .contains("jpeg works with ddpo only").contains("objective = magic");
+  }
+
   @Test
   void badOptionsExitWithTwoAndNameTheOption() {
     PrintStream err = System.err;
@@ -48,19 +101,21 @@ class NablaCliTest {
     System.setErr(new PrintStream(captured));
     try {
       assertThat(Nabla.run("quickstart", "--batch", "0", "--runs-dir", dir.toString())).isEqualTo(2);
+      assertThat(Nabla.run("finetune", "--beta", "abc")).isEqualTo(2);
       assertThat(Nabla.run("quickstart", "--no-such-option")).isEqualTo(2);
       assertThat(Nabla.run("quickstart", "--base", dir.resolve("missing.safetensors").toString(),
           "--runs-dir", dir.toString())).isEqualTo(2);
     } finally {
       System.setErr(err);
     }
-    assertThat(captured.toString()).contains("--batch = 0; expected >= 1").contains("--no-such-option")
+    assertThat(captured.toString()).contains("batch = 0; expected >= 1").contains("--no-such-option")
+        .contains("--beta")
         .contains("missing.safetensors");
   }
 
   @Test
   void everySubcommandHasHelp() {
-    for (String c : new String[] {"quickstart", "pretrain", "train-reward", "sample", "bench"}) {
+    for (String c : new String[] {"quickstart", "finetune", "pretrain", "train-reward", "sample", "bench"}) {
       assertThat(Nabla.run(c, "--help")).as(c).isZero();
     }
   }

@@ -1,0 +1,237 @@
+package io.github.nablagfn.examples.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.nablagfn.core.io.AtomicFiles;
+import io.github.nablagfn.core.model.Denoiser;
+import io.github.nablagfn.core.model.DenoiserGraph;
+import io.github.nablagfn.core.objective.Objective;
+import io.github.nablagfn.core.objective.Objectives;
+import io.github.nablagfn.core.optim.AdamW;
+import io.github.nablagfn.core.reward.Reward;
+import io.github.nablagfn.core.runtime.NablaRuntime;
+import io.github.nablagfn.core.runtime.Rng;
+import io.github.nablagfn.core.sampler.Ddim;
+import io.github.nablagfn.core.sampler.Ddpm;
+import io.github.nablagfn.core.sampler.Sampler;
+import io.github.nablagfn.core.sampler.SdeDpmSolverPP;
+import io.github.nablagfn.core.schedule.NoiseSchedule;
+import io.github.nablagfn.core.train.ConditionSampler;
+import io.github.nablagfn.core.train.FlowModel;
+import io.github.nablagfn.core.train.IterationRecord;
+import io.github.nablagfn.core.train.JsonlListener;
+import io.github.nablagfn.core.train.NablaTrainer;
+import io.github.nablagfn.core.train.Reference;
+import io.github.nablagfn.diffusion.image.ImageGrid;
+import io.github.nablagfn.diffusion.lora.LoraConfig;
+import io.github.nablagfn.diffusion.lora.LoraDenoiser;
+import io.github.nablagfn.diffusion.unet.UNet;
+import io.github.nablagfn.diffusion.unet.UNetConfig;
+import io.github.nablagfn.rewards.aesthetic.AestheticHead;
+import io.github.nablagfn.rewards.aesthetic.AestheticReward;
+import io.github.nablagfn.rewards.analytic.InkReward;
+import io.github.nablagfn.rewards.analytic.JpegCompressibilityReward;
+import io.github.nablagfn.rewards.analytic.SymmetryReward;
+import io.github.nablagfn.rewards.classifier.Classifier;
+import io.github.nablagfn.rewards.classifier.ClassifierReward;
+import io.github.nablagfn.rewards.metrics.ClassifierProbe;
+import io.github.nablagfn.rewards.metrics.Diversity;
+import io.github.nablagfn.rewards.metrics.Frechet;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * One fine-tuning run of the digit model as the CLI runs it: builds the model, reward, objective and
+ * sampler from {@link RunSettings}; evaluates a fixed set of conditions and noises (evalPerClass samples
+ * per class) before training and every evalEvery iterations (reward, accuracy, within-class diversity,
+ * FID to the base model's samples of the same noises); writes {@code config.json}, {@code metrics.jsonl},
+ * {@code eval.jsonl}, {@code before.png}, {@code after.png}, PNG plots and checkpoints. A run interrupted
+ * part-way resumes from its newest checkpoint.
+ */
+final class FinetuneRun {
+  static final String BASE_RESOURCE = "/weights/unet-mnist.safetensors";
+  static final String CLASSIFIER_RESOURCE = "/weights/classifier-mnist.safetensors";
+  static final String AESTHETIC_RESOURCE = "/weights/aesthetic-mnist.safetensors";
+
+  private FinetuneRun() {}
+
+  static int run(RunSettings s) throws Exception {
+    NablaRuntime.init();
+    Path run = Path.of(s.runsDir).resolve(s.name);
+    Files.createDirectories(run);
+    UNet unet = UNet.create(UNetConfig.small(), Rng.of(0))
+        .load(s.base != null ? Path.of(s.base) : resource(BASE_RESOURCE, run));
+    UNet frozenBase = s.loraRank == 0 ? unet.copy() : unet; // the "before" model and the reference
+    Classifier classifier = Classifier.create(1, 10, Rng.of(0)).load(resource(CLASSIFIER_RESOURCE, run));
+    Denoiser policy = s.loraRank > 0
+        ? LoraDenoiser.wrap(unet, LoraConfig.attention(s.loraRank), Rng.of(s.seed).fork("lora", 0)) : unet;
+    Sampler sampler = sampler(s);
+    Objective objective = objective(s);
+    Reward reward = reward(s, classifier, run);
+    writeConfig(run.resolve("config.json"), s);
+
+    int n = 10 * s.evalPerClass;
+    long[] labels = new long[n];
+    for (int i = 0; i < n; i++) {
+      labels[i] = i / s.evalPerClass;
+    }
+    Rng evalRng = Rng.of(s.seed).fork("evaluation", 0);
+    INDArray noise = evalRng.gaussian(n, 1, 32, 32);
+    ClassifierProbe probe = new ClassifierProbe(classifier, 40);
+    INDArray before = sample(sampler, frozenBase, noise, labels, evalRng);
+    ImageGrid.write(run.resolve("before.png"), before, s.evalPerClass);
+    ClassifierProbe.Result baseProbe = probe.probe(before, labels);
+    List<double[]> evals = new ArrayList<>(); // iteration, reward, accuracy, diversity, fid
+    evals.add(evaluate(0, baseProbe, baseProbe, labels, s.evalPerClass, reward, before));
+    Path evalFile = run.resolve("eval.jsonl");
+    Files.deleteIfExists(evalFile);
+    appendEval(evalFile, evals.get(0));
+
+    boolean nablaDb = s.objective.endsWith("nabla-db");
+    List<IterationRecord> records = new ArrayList<>();
+    Progress progress = new Progress(s.name, s.iterations);
+    NablaTrainer trainer = NablaTrainer.builder().policy(policy)
+        .reference(s.loraRank > 0 ? Reference.adaptersDisabled() : Reference.of(frozenBase))
+        .flow(nablaDb ? FlowModel.of(UNet.create(UNetConfig.flowSmall(), Rng.of(s.seed).fork("flow", 0)))
+            : FlowModel.none())
+        .sampler(sampler).reward(reward.scaled(s.beta)).objective(objective)
+        .policyOptimizer(AdamW.lr(s.lr).betas(0.9, 0.95).weightDecay(1e-4).clipNorm(1.0))
+        .flowOptimizer(AdamW.lr(s.flowLr).weightDecay(1e-2).clipNorm(1.0))
+        .conditions(ConditionSampler.uniform(10)).batchSize(s.batch).seed(s.seed)
+        .checkpointDir(run.resolve("checkpoints")).checkpointEvery(s.evalEvery)
+        .listener(new JsonlListener(run.resolve("metrics.jsonl")))
+        .listener(r -> {
+          records.add(r);
+          progress.step(String.format("reward %.3f loss %.4g %.1f s/it", r.rewardMean(), r.loss(),
+              r.wallMillis() / 1000));
+        }).build();
+    try (progress) {
+      for (int target = s.evalEvery; ; target += s.evalEvery) {
+        int upTo = Math.min(target, s.iterations);
+        trainer.fit(upTo);
+        INDArray x = sample(sampler, policy, noise, labels, evalRng);
+        evals.add(evaluate(upTo, probe.probe(x, labels), baseProbe, labels, s.evalPerClass, reward, x));
+        appendEval(evalFile, evals.get(evals.size() - 1));
+        if (upTo == s.iterations) {
+          ImageGrid.write(run.resolve("after.png"), x, s.evalPerClass);
+          break;
+        }
+      }
+    }
+    writePlots(run, records, evals);
+    double[] first = evals.get(0);
+    double[] last = evals.get(evals.size() - 1);
+    System.out.printf("%s: reward %.3f -> %.3f, accuracy %.2f -> %.2f, diversity %.3f -> %.3f, FID to base %.2f%n",
+        s.reward, first[1], last[1], first[2], last[2], first[3], last[3], last[4]);
+    System.out.println("results in " + run.toAbsolutePath());
+    return 0;
+  }
+
+  static Sampler sampler(RunSettings s) {
+    NoiseSchedule schedule = NoiseSchedule.ddpmDefault();
+    return switch (s.sampler) {
+      case "ddpm" -> Ddpm.of(schedule, s.steps);
+      case "sde-dpmpp" -> SdeDpmSolverPP.of(schedule, s.steps);
+      default -> Ddim.of(schedule, s.steps).eta(s.eta);
+    };
+  }
+
+  static Objective objective(RunSettings s) {
+    return switch (s.objective) {
+      case "nabla-db" -> Objectives.nablaDb();
+      case "refl" -> Objectives.refl(s.reflLateSteps);
+      case "draft-k" -> Objectives.draftK(s.draftK);
+      case "draft-lv" -> Objectives.draftLv(s.draftLvCopies);
+      case "alignprop" -> Objectives.alignProp();
+      case "ddpo" -> Objectives.ddpo().clipRange(s.ddpoClip);
+      default -> Objectives.residualNablaDb();
+    };
+  }
+
+  static Reward reward(RunSettings s, Classifier classifier, Path run) throws IOException {
+    return switch (s.reward) {
+      case "aesthetic" -> new AestheticReward(classifier,
+          AestheticHead.create(64, Rng.of(0)).load(resource(AESTHETIC_RESOURCE, run)));
+      case "ink" -> new InkReward();
+      case "symmetry" -> new SymmetryReward();
+      case "jpeg" -> new JpegCompressibilityReward(0.75);
+      default -> new ClassifierReward(classifier);
+    };
+  }
+
+  private static INDArray sample(Sampler sampler, Denoiser model, INDArray noise, long[] labels, Rng rng) {
+    return sampler.sample(new DenoiserGraph(model), noise, Nd4j.createFromArray(labels), rng.fork("steps", 0));
+  }
+
+  /** {iteration, mean reward (the run's reward, unscaled), accuracy, diversity, FID to base}. */
+  private static double[] evaluate(long iteration, ClassifierProbe.Result r, ClassifierProbe.Result base,
+      long[] labels, int perClass, Reward reward, INDArray samples) {
+    double diversity = 0;
+    for (int c = 0; c < 10; c++) {
+      diversity += Diversity.meanPairwiseCosineDistance(
+          r.features().get(org.nd4j.linalg.indexing.NDArrayIndex.interval(c * perClass, (c + 1) * perClass)));
+    }
+    double rewardMean = reward.evaluate(samples, Nd4j.createFromArray(labels)).meanNumber().doubleValue();
+    return new double[] {iteration, rewardMean, r.accuracy(labels), diversity / 10,
+        Frechet.distance(r.features(), base.features())};
+  }
+
+  private static void appendEval(Path file, double[] e) throws IOException {
+    String line = String.format(java.util.Locale.ROOT, "{\"iteration\": %d, \"reward\": %.5f, \"accuracy\": %.4f, "
+        + "\"diversity\": %.5f, \"fid_to_base\": %.4f}%n", (long) e[0], e[1], e[2], e[3], e[4]);
+    Files.writeString(file, line, StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,
+        java.nio.file.StandardOpenOption.APPEND);
+  }
+
+  private static void writePlots(Path run, List<IterationRecord> records, List<double[]> evals) throws IOException {
+    if (!records.isEmpty()) {
+      double[] it = records.stream().mapToDouble(IterationRecord::iteration).toArray();
+      double[] reward = records.stream().mapToDouble(IterationRecord::rewardMean).toArray();
+      Plots.line(run.resolve("reward.png"), "Training reward (batch mean)", "iteration", "reward", it,
+          List.of("reward"), List.of(reward));
+    }
+    double[] x = evals.stream().mapToDouble(e -> e[0]).toArray();
+    String set = " (fixed evaluation set)";
+    Plots.line(run.resolve("eval-reward.png"), "Reward" + set, "iteration", "mean reward", x,
+        List.of("reward"), List.of(column(evals, 1)));
+    Plots.line(run.resolve("eval-diversity.png"), "Diversity" + set, "iteration", "within-class cosine distance", x,
+        List.of("diversity"), List.of(column(evals, 3)));
+    Plots.line(run.resolve("eval-fid.png"), "FID to the base model's samples" + set, "iteration",
+        "Fréchet distance (classifier features)", x, List.of("FID to base"), List.of(column(evals, 4)));
+  }
+
+  private static double[] column(List<double[]> rows, int k) {
+    return rows.stream().mapToDouble(r -> r[k]).toArray();
+  }
+
+  private static void writeConfig(Path file, RunSettings s) throws IOException {
+    ObjectMapper json = new ObjectMapper();
+    ObjectNode c = json.valueToTree(s);
+    c.put("threads", NablaRuntime.threads());
+    if (s.base == null) {
+      c.put("base", "shipped: examples/src/main/resources" + BASE_RESOURCE);
+    }
+    AtomicFiles.write(file, json.writerWithDefaultPrettyPrinter().writeValueAsString(c).getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Copies a classpath resource next to the run (the loaders read files); a missing one is a clear error. */
+  static Path resource(String name, Path dir) throws IOException {
+    try (InputStream in = FinetuneRun.class.getResourceAsStream(name)) {
+      if (in == null) {
+        throw new IOException("resource " + name + " is not on the classpath (rebuild with bin/nabla, or pass a file)");
+      }
+      Path tmp = Files.createTempFile(dir, "resource-", ".safetensors");
+      Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+      tmp.toFile().deleteOnExit();
+      return tmp;
+    }
+  }
+}

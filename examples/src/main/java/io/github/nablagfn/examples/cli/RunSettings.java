@@ -1,0 +1,94 @@
+package io.github.nablagfn.examples.cli;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The settings of a fine-tuning run, from a JSON or YAML file and/or flags, with defaults. Field names are
+ * the file's keys and, in kebab case, the flags'. {@link #validate()} names the field, its value and what
+ * is allowed.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public final class RunSettings {
+  static final List<String> OBJECTIVES = List.of("residual-nabla-db", "nabla-db", "refl", "draft-k", "draft-lv",
+      "alignprop", "ddpo");
+  static final List<String> REWARDS = List.of("classifier", "aesthetic", "ink", "symmetry", "jpeg");
+  static final List<String> SAMPLERS = List.of("ddim", "ddpm", "sde-dpmpp");
+
+  public String name = "run";
+  public String runsDir = "runs";
+  public String base; // null: the shipped MNIST model
+  public String objective = "residual-nabla-db";
+  public String reward = "classifier";
+  public double beta = 100;
+  public int loraRank = 8; // 0: fine-tune every weight
+  public String sampler = "ddim";
+  public double eta = 1.0;
+  public int steps = 50;
+  public int batch = 8;
+  public long seed = 0;
+  public int iterations = 40;
+  public double lr = 1e-3;
+  public double flowLr = 1e-3;
+  public int draftK = 1;
+  public int draftLvCopies = 2;
+  public int reflLateSteps = 10;
+  public double ddpoClip = 1e-4;
+  public int evalEvery = 10;
+  public int evalPerClass = 4;
+
+  /** Reads a .json, .yaml or .yml file; an unknown key or a wrong type is an error naming it. */
+  static RunSettings read(Path file) throws IOException {
+    String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+    ObjectMapper mapper = name.endsWith(".yaml") || name.endsWith(".yml") ? new ObjectMapper(new YAMLFactory())
+        : new ObjectMapper();
+    mapper.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    try {
+      return mapper.readValue(file.toFile(), RunSettings.class);
+    } catch (UnrecognizedPropertyException e) {
+      throw new IllegalArgumentException(file + ": unknown setting '" + e.getPropertyName() + "'; known: "
+          + e.getKnownPropertyIds(), e);
+    } catch (JsonMappingException e) {
+      String field = e.getPath().isEmpty() ? "?" : e.getPath().get(e.getPath().size() - 1).getFieldName();
+      throw new IllegalArgumentException(file + ": setting '" + field + "' has a wrong value: "
+          + e.getOriginalMessage(), e);
+    }
+  }
+
+  RunSettings validate() {
+    require(!name.isBlank() && !name.contains("/") && !name.contains(".."), "name", name, "a plain directory name");
+    require(OBJECTIVES.contains(objective), "objective", objective, "one of " + OBJECTIVES);
+    require(REWARDS.contains(reward), "reward", reward, "one of " + REWARDS);
+    require(!reward.equals("jpeg") || objective.equals("ddpo"), "reward", reward,
+        "a differentiable reward for " + objective + " (jpeg works with ddpo only)");
+    require(SAMPLERS.contains(sampler), "sampler", sampler, "one of " + SAMPLERS);
+    require(beta >= 0 && Double.isFinite(beta), "beta", beta, "a finite value >= 0");
+    require(eta > 0 && eta <= 1, "eta", eta, "in (0, 1] (the objectives need a stochastic sampler)");
+    require(loraRank >= 0, "loraRank", loraRank, ">= 0 (0 = full fine-tuning)");
+    require(steps >= 2 && steps <= 500, "steps", steps, "in 2..500");
+    require(batch >= 1, "batch", batch, ">= 1");
+    require(iterations >= 1, "iterations", iterations, ">= 1");
+    require(lr > 0 && Double.isFinite(lr), "lr", lr, "a finite value > 0");
+    require(flowLr > 0 && Double.isFinite(flowLr), "flowLr", flowLr, "a finite value > 0");
+    require(draftK >= 1, "draftK", draftK, ">= 1");
+    require(draftLvCopies >= 1, "draftLvCopies", draftLvCopies, ">= 1");
+    require(reflLateSteps >= 1, "reflLateSteps", reflLateSteps, ">= 1");
+    require(ddpoClip > 0 && Double.isFinite(ddpoClip), "ddpoClip", ddpoClip, "a finite value > 0");
+    require(evalEvery >= 1, "evalEvery", evalEvery, ">= 1");
+    require(evalPerClass >= 2, "evalPerClass", evalPerClass, ">= 2 (diversity needs pairs)");
+    return this;
+  }
+
+  private static void require(boolean ok, String field, Object value, String expected) {
+    if (!ok) {
+      throw new IllegalArgumentException(field + " = " + value + "; expected " + expected);
+    }
+  }
+}
