@@ -89,11 +89,15 @@ final class FinetuneRun {
     INDArray before = sample(sampler, frozenBase, noise, labels, evalRng);
     ImageGrid.write(run.resolve("before.png"), before, s.evalPerClass);
     ClassifierProbe.Result baseProbe = probe.probe(before, labels);
-    List<double[]> evals = new ArrayList<>(); // iteration, reward, accuracy, diversity, fid
-    evals.add(evaluate(0, baseProbe, baseProbe, labels, s.evalPerClass, reward, before));
     Path evalFile = run.resolve("eval.jsonl");
-    Files.deleteIfExists(evalFile);
-    appendEval(evalFile, evals.get(0));
+    // a resumed run keeps the evaluations already made (of the models of that time)
+    List<double[]> evals = Files.exists(run.resolve("checkpoints")) ? readEvals(evalFile) : new ArrayList<>();
+    if (evals.isEmpty()) {
+      Files.deleteIfExists(evalFile);
+      evals.add(evaluate(0, baseProbe, baseProbe, labels, s.evalPerClass, reward, before));
+      appendEval(evalFile, evals.get(0));
+    }
+    long evaluated = (long) evals.get(evals.size() - 1)[0];
 
     boolean nablaDb = s.objective.endsWith("nabla-db");
     List<IterationRecord> records = new ArrayList<>();
@@ -116,10 +120,15 @@ final class FinetuneRun {
     try (progress) {
       for (int target = s.evalEvery; ; target += s.evalEvery) {
         int upTo = Math.min(target, s.iterations);
+        if (upTo <= evaluated && upTo < s.iterations) {
+          continue; // done before an interruption
+        }
         trainer.fit(upTo);
         INDArray x = sample(sampler, policy, noise, labels, evalRng);
-        evals.add(evaluate(upTo, probe.probe(x, labels), baseProbe, labels, s.evalPerClass, reward, x));
-        appendEval(evalFile, evals.get(evals.size() - 1));
+        if (upTo > evaluated) {
+          evals.add(evaluate(upTo, probe.probe(x, labels), baseProbe, labels, s.evalPerClass, reward, x));
+          appendEval(evalFile, evals.get(evals.size() - 1));
+        }
         if (upTo == s.iterations) {
           ImageGrid.write(run.resolve("after.png"), x, s.evalPerClass);
           break;
@@ -127,6 +136,7 @@ final class FinetuneRun {
       }
     }
     writePlots(run, records, evals);
+    Files.writeString(run.resolve("DONE"), String.format(java.util.Locale.ROOT, "%d iterations%n", s.iterations));
     double[] first = evals.get(0);
     double[] last = evals.get(evals.size() - 1);
     System.out.printf("%s: reward %.3f -> %.3f, accuracy %.2f -> %.2f, diversity %.3f -> %.3f, FID to base %.2f%n",
@@ -182,6 +192,24 @@ final class FinetuneRun {
     double rewardMean = reward.evaluate(samples, Nd4j.createFromArray(labels)).meanNumber().doubleValue();
     return new double[] {iteration, rewardMean, r.accuracy(labels), diversity / 10,
         Frechet.distance(r.features(), base.features())};
+  }
+
+  /** The rows of an eval.jsonl: {iteration, reward, accuracy, diversity, fid_to_base}. */
+  static List<double[]> readEvals(Path file) throws IOException {
+    List<double[]> rows = new ArrayList<>();
+    if (!Files.exists(file)) {
+      return rows;
+    }
+    ObjectMapper json = new ObjectMapper();
+    for (String line : Files.readAllLines(file)) {
+      if (line.isBlank()) {
+        continue;
+      }
+      var n = json.readTree(line);
+      rows.add(new double[] {n.get("iteration").asDouble(), n.get("reward").asDouble(), n.get("accuracy").asDouble(),
+          n.get("diversity").asDouble(), n.get("fid_to_base").asDouble()});
+    }
+    return rows;
   }
 
   private static void appendEval(Path file, double[] e) throws IOException {

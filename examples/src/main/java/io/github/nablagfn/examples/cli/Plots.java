@@ -24,4 +24,18 @@ final class Plots {
     BitmapEncoder.saveBitmap(chart, file.endsWith(".png") ? file.substring(0, file.length() - 4) : file,
         BitmapEncoder.BitmapFormat.PNG);
   }
+
+  /** One series (xs[i], ys[i]) per name, each with its own x values. */
+  static void xy(Path png, String title, String xLabel, String yLabel, List<String> names, List<double[]> xs,
+      List<double[]> ys) throws IOException {
+    XYChart chart = new XYChartBuilder().width(640).height(400).title(title).xAxisTitle(xLabel).yAxisTitle(yLabel)
+        .build();
+    chart.getStyler().setMarkerSize(5);
+    for (int i = 0; i < names.size(); i++) {
+      chart.addSeries(names.get(i), xs.get(i), ys.get(i));
+    }
+    String file = png.toString();
+    BitmapEncoder.saveBitmap(chart, file.endsWith(".png") ? file.substring(0, file.length() - 4) : file,
+        BitmapEncoder.BitmapFormat.PNG);
+  }
 }

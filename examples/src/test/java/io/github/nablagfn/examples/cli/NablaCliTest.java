@@ -71,6 +71,29 @@ class NablaCliTest {
     assertThat(Files.readAllLines(run.resolve("eval.jsonl"))).hasSize(2); // iterations 0 and 2
   }
 
+  /** compare: one run per (method, seed), a summary and plots; a second call redoes nothing. */
+  @Test
+  void compareRunsEveryMethodAndSeedOnceAndSummarises() throws Exception {
+    String[] args = {"compare", "--methods", "refl,draft-k", "--seeds", "2", "--iterations", "2", "--batch", "2",
+        "--steps", "4", "--eval-every", "1", "--eval-per-class", "2", "--reward", "ink", "--runs-dir", dir.toString(),
+        "--base", TwinFixtures.dir().resolve("unet.safetensors").toString()};
+    assertThat(Nabla.run(args)).isZero();
+    Path root = dir.resolve("compare");
+    for (String run : new String[] {"refl-seed0", "refl-seed1", "draft-k-seed0", "draft-k-seed1"}) {
+      assertThat(root.resolve(run).resolve("DONE")).exists();
+      assertThat(Files.readAllLines(root.resolve(run).resolve("eval.jsonl"))).hasSize(3);
+    }
+    String summary = Files.readString(root.resolve("summary.md"));
+    assertThat(summary).contains("| refl |").contains("| draft-k |").contains("| base model |");
+    for (String png : new String[] {"reward-vs-iteration.png", "diversity-vs-reward.png", "fid-vs-reward.png"}) {
+      assertThat(javax.imageio.ImageIO.read(root.resolve(png).toFile())).as(png).isNotNull();
+    }
+    long before = Files.getLastModifiedTime(root.resolve("refl-seed0").resolve("eval.jsonl")).toMillis();
+    assertThat(Nabla.run(args)).isZero();
+    assertThat(Files.getLastModifiedTime(root.resolve("refl-seed0").resolve("eval.jsonl")).toMillis())
+        .as("a finished run is not redone").isEqualTo(before);
+  }
+
   @Test
   void aBadSettingsFileExitsWithTwoNamingTheKey() throws Exception {
     Path bad = dir.resolve("bad.json");
@@ -115,7 +138,7 @@ class NablaCliTest {
 
   @Test
   void everySubcommandHasHelp() {
-    for (String c : new String[] {"quickstart", "finetune", "pretrain", "train-reward", "sample", "bench"}) {
+    for (String c : new String[] {"quickstart", "finetune", "compare", "pretrain", "train-reward", "sample", "bench"}) {
       assertThat(Nabla.run(c, "--help")).as(c).isZero();
     }
   }

@@ -1,0 +1,148 @@
+package io.github.nablagfn.examples.cli;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code nabla compare}: the same base model, reward, β, iteration budget and evaluation set for every
+ * method and seed; one {@code finetune} run per (method, seed) under {@code <runs-dir>/<name>/}. Resumable:
+ * a finished run (its DONE marker) is not redone, an interrupted one continues from its checkpoint. Then
+ * writes {@code summary.md} (mean ± std over seeds of the final reward, accuracy, diversity and FID to
+ * base, and the wall time) and plots of reward against iteration and of diversity and FID against reward.
+ */
+@Command(name = "compare", mixinStandardHelpOptions = true,
+    description = "Run several objectives × seeds with one budget and summarise reward, diversity and FID to base.")
+final class Compare implements Callable<Integer> {
+  @Mixin
+  SettingsOptions options;
+
+  @Option(names = "--methods", split = ",", description = "Objectives (default: all seven)")
+  List<String> methods = RunSettings.OBJECTIVES;
+
+  @Option(names = "--seeds", description = "Seeds 0..N-1 (default ${DEFAULT-VALUE})")
+  int seeds = 3;
+
+  @Override
+  public Integer call() throws Exception {
+    RunSettings defaults = new RunSettings();
+    defaults.name = "compare";
+    RunSettings base = options.resolve(defaults);
+    if (seeds < 1) {
+      throw new IllegalArgumentException("--seeds = " + seeds + "; expected >= 1");
+    }
+    for (String m : methods) {
+      if (!RunSettings.OBJECTIVES.contains(m)) {
+        throw new IllegalArgumentException("--methods: '" + m + "'; expected some of " + RunSettings.OBJECTIVES);
+      }
+    }
+    Path root = Path.of(base.runsDir).resolve(base.name);
+    Map<String, List<List<double[]>>> results = new LinkedHashMap<>();
+    Map<String, double[]> seconds = new LinkedHashMap<>();
+    for (String m : methods) {
+      for (int seed = 0; seed < seeds; seed++) {
+        RunSettings s = copy(base);
+        s.objective = m;
+        s.seed = seed;
+        s.runsDir = root.toString();
+        s.name = m + "-seed" + seed;
+        Path run = root.resolve(s.name);
+        long start = System.nanoTime();
+        if (!Files.exists(run.resolve("DONE"))) {
+          System.out.printf("== %s, seed %d%n", m, seed);
+          FinetuneRun.run(s.validate());
+          Files.writeString(run.resolve("seconds"), Double.toString((System.nanoTime() - start) / 1e9));
+        }
+        results.computeIfAbsent(m, k -> new ArrayList<>()).add(FinetuneRun.readEvals(run.resolve("eval.jsonl")));
+        double secs = Files.exists(run.resolve("seconds")) ? Double.parseDouble(Files.readString(run.resolve("seconds")))
+            : Double.NaN;
+        seconds.computeIfAbsent(m, k -> new double[seeds])[seed] = secs;
+      }
+    }
+    Files.writeString(root.resolve("summary.md"), summary(base, results, seconds), StandardCharsets.UTF_8);
+    plots(root, results);
+    System.out.println("summary in " + root.resolve("summary.md").toAbsolutePath());
+    return 0;
+  }
+
+  private static RunSettings copy(RunSettings s) {
+    var json = new com.fasterxml.jackson.databind.ObjectMapper();
+    return json.convertValue(json.valueToTree(s), RunSettings.class);
+  }
+
+  private static String meanStd(double[] v) {
+    double m = Arrays.stream(v).average().orElse(Double.NaN);
+    double sd = v.length < 2 ? 0 : Math.sqrt(Arrays.stream(v).map(x -> (x - m) * (x - m)).sum() / (v.length - 1));
+    return String.format(java.util.Locale.ROOT, "%.4g ± %.2g", m, sd);
+  }
+
+  static String summary(RunSettings s, Map<String, List<List<double[]>>> results, Map<String, double[]> seconds) {
+    StringBuilder b = new StringBuilder();
+    b.append(String.format(java.util.Locale.ROOT, "# Comparison: reward %s, β = %s, %d iterations of %d, %d steps, "
+        + "LoRA rank %d%n%n", s.reward, s.beta, s.iterations, s.batch, s.steps, s.loraRank));
+    b.append("Final evaluation (mean ± std over seeds; the base model's values are iteration 0).\n\n");
+    b.append("| method | reward | accuracy | diversity | FID to base | wall time s |\n|---|---|---|---|---|---|\n");
+    boolean first = true;
+    for (var e : results.entrySet()) {
+      List<List<double[]>> runs = e.getValue();
+      if (first) {
+        b.append("| base model | ").append(meanStd(col(runs, 0, 1))).append(" | ").append(meanStd(col(runs, 0, 2)))
+            .append(" | ").append(meanStd(col(runs, 0, 3))).append(" | 0 | |\n");
+        first = false;
+      }
+      b.append("| ").append(e.getKey()).append(" | ").append(meanStd(col(runs, -1, 1))).append(" | ")
+          .append(meanStd(col(runs, -1, 2))).append(" | ").append(meanStd(col(runs, -1, 3))).append(" | ")
+          .append(meanStd(col(runs, -1, 4))).append(" | ").append(meanStd(seconds.get(e.getKey()))).append(" |\n");
+    }
+    return b.toString();
+  }
+
+  /** Column k of each seed's evaluation row at index {@code row} (−1: the last). */
+  private static double[] col(List<List<double[]>> runs, int row, int k) {
+    return runs.stream().mapToDouble(r -> r.isEmpty() ? Double.NaN : r.get(row < 0 ? r.size() - 1 : row)[k]).toArray();
+  }
+
+  private static void plots(Path root, Map<String, List<List<double[]>>> results) throws java.io.IOException {
+    List<String> names = new ArrayList<>(results.keySet());
+    List<double[]> iterations = new ArrayList<>();
+    List<double[]> reward = new ArrayList<>();
+    List<double[]> diversity = new ArrayList<>();
+    List<double[]> fid = new ArrayList<>();
+    for (String m : names) {
+      List<List<double[]>> runs = results.get(m);
+      iterations.add(seedMean(runs, 0));
+      reward.add(seedMean(runs, 1));
+      diversity.add(seedMean(runs, 3));
+      fid.add(seedMean(runs, 4));
+    }
+    if (names.isEmpty() || iterations.get(0).length == 0) {
+      return;
+    }
+    Plots.xy(root.resolve("reward-vs-iteration.png"), "Reward (seed mean)", "iteration", "reward", names,
+        iterations, reward);
+    Plots.xy(root.resolve("diversity-vs-reward.png"), "Diversity against reward (seed mean)", "reward",
+        "within-class diversity", names, reward, diversity);
+    Plots.xy(root.resolve("fid-vs-reward.png"), "FID to base against reward (seed mean)", "reward",
+        "FID to base", names, reward, fid);
+  }
+
+  /** Column k averaged over seeds at every evaluation point the seeds share. */
+  private static double[] seedMean(List<List<double[]>> runs, int k) {
+    int len = runs.stream().mapToInt(List::size).min().orElse(0);
+    double[] mean = new double[len];
+    for (int i = 0; i < len; i++) {
+      int fi = i;
+      mean[i] = runs.stream().mapToDouble(r -> r.get(fi)[k]).average().orElse(Double.NaN);
+    }
+    return mean;
+  }
+}
