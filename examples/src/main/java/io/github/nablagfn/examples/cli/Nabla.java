@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "nabla", mixinStandardHelpOptions = true, version = "nabla 0.1.0-SNAPSHOT",
     description = "Fine-tune diffusion models to a reward with Residual ∇-DB (Nabla-GFlowNet).",
-    subcommands = {Quickstart.class, Finetune.class, Compare.class, Pretrain.class, TrainReward.class, Sample.class, Bench.class,
+    subcommands = {Quickstart.class, Finetune.class, Compare.class, Evaluate.class, Pretrain.class, TrainReward.class, Sample.class, Bench.class,
         CommandLine.HelpCommand.class})
 public final class Nabla implements Callable<Integer> {
   @CommandLine.Spec

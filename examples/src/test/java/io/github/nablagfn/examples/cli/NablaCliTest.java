@@ -138,7 +138,7 @@ class NablaCliTest {
 
   @Test
   void everySubcommandHasHelp() {
-    for (String c : new String[] {"quickstart", "finetune", "compare", "pretrain", "train-reward", "sample", "bench"}) {
+    for (String c : new String[] {"quickstart", "finetune", "compare", "evaluate", "pretrain", "train-reward", "sample", "bench"}) {
       assertThat(Nabla.run(c, "--help")).as(c).isZero();
     }
   }
