@@ -5,7 +5,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Diversity of a set of samples of one condition: the mean pairwise cosine distance 1 − cos(f_i, f_j)
- * between their feature embeddings over all pairs i < j (our analogue of the paper's DreamSim
+ * between their feature embeddings over all pairs {@code i < j} (our analogue of the paper's DreamSim
  * diversity, on classifier features).
  */
 public final class Diversity {
