@@ -111,7 +111,12 @@ final class Checkpoints {
       throw new CheckpointException(manifest + ": not a nabla checkpoint manifest (format = "
           + (m == null ? "none" : m.path("format").asText()) + ", expected " + FORMAT + ")");
     }
-    Path tensorFile = manifest.resolveSibling(m.path("tensors").asText());
+    String tensorName = m.path("tensors").asText();
+    if (!tensorName.matches("checkpoint-\\d{8,}\\.safetensors")) {
+      throw new CheckpointException(manifest + ": tensor file name '" + tensorName
+          + "' is not a checkpoint file beside the manifest");
+    }
+    Path tensorFile = manifest.resolveSibling(tensorName);
     if (!Files.isRegularFile(tensorFile)) {
       throw new CheckpointException(manifest + ": its tensor file " + tensorFile.getFileName() + " is missing");
     }
@@ -122,8 +127,17 @@ final class Checkpoints {
           + expected + "); the checkpoint is corrupt");
     }
     Map<String, INDArray> tensors = Safetensors.read(tensorFile).tensors();
-    Map<String, String> config = JSON.convertValue(m.path("config"), new TypeReference<Map<String, String>>() {});
-    List<IterationRecord> history = JSON.convertValue(m.path("history"), new TypeReference<List<IterationRecord>>() {});
+    Map<String, String> config;
+    List<IterationRecord> history;
+    try {
+      config = JSON.convertValue(m.path("config"), new TypeReference<Map<String, String>>() {});
+      history = JSON.convertValue(m.path("history"), new TypeReference<List<IterationRecord>>() {});
+    } catch (IllegalArgumentException e) {
+      throw new CheckpointException(manifest + ": config or history malformed (" + e.getMessage() + ")", e);
+    }
+    if (config == null || history == null || !m.path("iteration").canConvertToLong()) {
+      throw new CheckpointException(manifest + ": config, history or iteration missing");
+    }
     return new Loaded(m.path("iteration").asLong(), tensors, config, history, manifest);
   }
 

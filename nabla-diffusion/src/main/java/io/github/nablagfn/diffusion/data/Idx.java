@@ -27,7 +27,7 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class Idx {
   private static final int UBYTE = 0x08;
   /** Largest tensor read (elements); far above the 47 M bytes of the MNIST training images. */
-  public static final long MAX_ELEMENTS = 1L << 31;
+  public static final long MAX_ELEMENTS = Integer.MAX_VALUE - 8; // the largest Java byte array
 
   private Idx() {}
 
@@ -84,11 +84,12 @@ public final class Idx {
             + " exceed " + MAX_ELEMENTS + " elements");
       }
     }
-    byte[] data = new byte[(int) n];
-    int read = in.readNBytes(data, 0, data.length);
-    if (read < data.length) {
+    // readNBytes(len) grows its buffer with the data actually present: a header declaring 2 GB in a
+    // short file costs what the file holds, not 2 GB (found by IdxFuzzTest)
+    byte[] data = in.readNBytes((int) n);
+    if (data.length < n) {
       throw new IdxFormatException(file + ": truncated: dimensions " + Arrays.toString(dims) + " declare " + n
-          + " bytes of data but only " + read + " follow");
+          + " bytes of data but only " + data.length + " follow");
     }
     return new UByteTensor(dims, data);
   }
