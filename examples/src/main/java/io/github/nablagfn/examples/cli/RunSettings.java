@@ -59,10 +59,19 @@ public final class RunSettings {
       String field = e.getPath().isEmpty() ? "?" : e.getPath().get(e.getPath().size() - 1).getFieldName();
       throw new IllegalArgumentException(file + ": setting '" + field + "' has a wrong value: "
           + e.getOriginalMessage(), e);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalArgumentException(file + ": not valid " + (mapper.getFactory() instanceof YAMLFactory ? "YAML"
+          : "JSON") + ": " + e.getOriginalMessage(), e);
     }
   }
 
   RunSettings validate() {
+    // a file can set any of these to null (found by SettingsFuzzTest)
+    require(name != null, "name", null, "a plain directory name");
+    require(runsDir != null, "runsDir", null, "a directory");
+    require(objective != null, "objective", null, "one of " + OBJECTIVES);
+    require(reward != null, "reward", null, "one of " + REWARDS);
+    require(sampler != null, "sampler", null, "one of " + SAMPLERS);
     require(!name.isBlank() && !name.contains("/") && !name.contains(".."), "name", name, "a plain directory name");
     require(OBJECTIVES.contains(objective), "objective", objective, "one of " + OBJECTIVES);
     require(REWARDS.contains(reward), "reward", reward, "one of " + REWARDS);
