@@ -71,8 +71,7 @@ final class FinetuneRun {
         .load(s.base != null ? Path.of(s.base) : resource(BASE_RESOURCE, run));
     UNet frozenBase = s.loraRank == 0 ? unet.copy() : unet; // the "before" model and the reference
     Classifier classifier = Classifier.create(1, 10, Rng.of(0)).load(resource(CLASSIFIER_RESOURCE, run));
-    Denoiser policy = s.loraRank > 0
-        ? LoraDenoiser.wrap(unet, LoraConfig.attention(s.loraRank), Rng.of(s.seed).fork("lora", 0)) : unet;
+    Denoiser policy = s.loraRank > 0 ? LoraDenoiser.wrap(unet, lora(s, unet), Rng.of(s.seed).fork("lora", 0)) : unet;
     Sampler sampler = sampler(s);
     Objective objective = objective(s);
     Reward reward = reward(s, classifier, run);
@@ -143,6 +142,15 @@ final class FinetuneRun {
         s.reward, first[1], last[1], first[2], last[2], first[3], last[3], last[4]);
     System.out.println("results in " + run.toAbsolutePath());
     return 0;
+  }
+
+  static LoraConfig lora(RunSettings s, UNet unet) {
+    if ("attention".equals(s.loraTargets)) {
+      return LoraConfig.attention(s.loraRank);
+    }
+    List<String> targets = unet.parameters().names().stream()
+        .filter(n -> n.endsWith(".weight") && unet.parameters().get(n).rank() >= 2).toList();
+    return new LoraConfig(s.loraRank, s.loraRank, targets, LoraConfig.Init.KAIMING_UNIFORM);
   }
 
   static Sampler sampler(RunSettings s) {

@@ -29,6 +29,7 @@ public final class RunSettings {
   public String reward = "classifier";
   public double beta = 100;
   public int loraRank = 8; // 0: fine-tune every weight
+  public String loraTargets = "attention"; // or "all": every Linear and Conv2d weight
   public String sampler = "ddim";
   public double eta = 1.0;
   public int steps = 50;
@@ -81,6 +82,8 @@ public final class RunSettings {
     require(beta >= 0 && Double.isFinite(beta), "beta", beta, "a finite value >= 0");
     require(eta > 0 && eta <= 1, "eta", eta, "in (0, 1] (the objectives need a stochastic sampler)");
     require(loraRank >= 0, "loraRank", loraRank, ">= 0 (0 = full fine-tuning)");
+    require("attention".equals(loraTargets) || "all".equals(loraTargets), "loraTargets", loraTargets,
+        "attention (the q/k/v and output projections) or all (every Linear and Conv2d weight)");
     require(steps >= 2 && steps <= 500, "steps", steps, "in 2..500");
     require(batch >= 1, "batch", batch, ">= 1");
     require(iterations >= 1, "iterations", iterations, ">= 1");

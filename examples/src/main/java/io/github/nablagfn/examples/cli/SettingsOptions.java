@@ -22,6 +22,8 @@ final class SettingsOptions {
   Double beta;
   @Option(names = "--lora-rank", description = "LoRA rank on attention (default 8); 0 = fine-tune every weight")
   Integer loraRank;
+  @Option(names = "--lora-targets", description = "attention (default) or all (every Linear and Conv2d weight)")
+  String loraTargets;
   @Option(names = "--sampler", description = "ddim (default), ddpm, sde-dpmpp")
   String sampler;
   @Option(names = "--eta", description = "DDIM stochasticity (default 1)")
@@ -62,6 +64,7 @@ final class SettingsOptions {
     if (beta != null) s.beta = beta;
     if (loraRank != null) s.loraRank = loraRank;
     if (sampler != null) s.sampler = sampler;
+    if (loraTargets != null) s.loraTargets = loraTargets;
     if (eta != null) s.eta = eta;
     if (steps != null) s.steps = steps;
     if (batch != null) s.batch = batch;
