@@ -38,11 +38,9 @@ import io.github.nablagfn.rewards.metrics.ClassifierProbe;
 import io.github.nablagfn.rewards.metrics.Diversity;
 import io.github.nablagfn.rewards.metrics.Frechet;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -258,16 +256,8 @@ final class FinetuneRun {
     AtomicFiles.write(file, json.writerWithDefaultPrettyPrinter().writeValueAsString(c).getBytes(StandardCharsets.UTF_8));
   }
 
-  /** Copies a classpath resource next to the run (the loaders read files); a missing one is a clear error. */
+  /** A shipped resource copied next to the run (the loaders read files). */
   static Path resource(String name, Path dir) throws IOException {
-    try (InputStream in = FinetuneRun.class.getResourceAsStream(name)) {
-      if (in == null) {
-        throw new IOException("resource " + name + " is not on the classpath (rebuild with bin/nabla, or pass a file)");
-      }
-      Path tmp = Files.createTempFile(dir, "resource-", ".safetensors");
-      Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-      tmp.toFile().deleteOnExit();
-      return tmp;
-    }
+    return io.github.nablagfn.examples.train.Resources.copy(name, dir);
   }
 }

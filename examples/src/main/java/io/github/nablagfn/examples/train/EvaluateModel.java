@@ -46,15 +46,8 @@ public final class EvaluateModel {
     });
     UNet unet = UNet.create(UNetConfig.small(), Rng.of(0));
     unet.parameters().load(tensors, false);
-    Path clfFile = java.nio.file.Files.createTempFile("classifier-", ".safetensors");
-    clfFile.toFile().deleteOnExit();
-    try (java.io.InputStream in = EvaluateModel.class.getResourceAsStream("/weights/classifier-mnist.safetensors")) {
-      if (in == null) {
-        throw new java.io.IOException("the shipped classifier is not on the classpath");
-      }
-      java.nio.file.Files.copy(in, clfFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-    }
-    Classifier classifier = Classifier.create(1, 10, Rng.of(0)).load(clfFile);
+    Classifier classifier = Classifier.create(1, 10, Rng.of(0))
+        .load(Resources.copy("/weights/classifier-mnist.safetensors", null));
     ClassifierProbe probe = new ClassifierProbe(classifier, 100);
     INDArray test = Idx.toModelInput(Idx.read(TrainClassifier.idxFile(dataDir, "t10k-images-idx3-ubyte"), 3), 2);
     long[] testLabels = Idx.toLabels(Idx.read(TrainClassifier.idxFile(dataDir, "t10k-labels-idx1-ubyte"), 1))
