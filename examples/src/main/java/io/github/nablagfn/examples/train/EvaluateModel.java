@@ -1,6 +1,5 @@
 package io.github.nablagfn.examples.train;
 
-import io.github.nablagfn.core.io.Safetensors;
 import io.github.nablagfn.core.model.DenoiserGraph;
 import io.github.nablagfn.core.runtime.NablaRuntime;
 import io.github.nablagfn.core.runtime.Rng;
@@ -15,7 +14,6 @@ import io.github.nablagfn.rewards.metrics.ClassifierProbe;
 import io.github.nablagfn.rewards.metrics.Frechet;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -38,12 +36,7 @@ public final class EvaluateModel {
     String prefix = args.length > 3 ? args[3] : "";
     double[] scales = Arrays.stream((args.length > 4 ? args[4] : "1,2").split(",")).mapToDouble(Double::parseDouble)
         .toArray();
-    Map<String, INDArray> tensors = new LinkedHashMap<>();
-    Safetensors.read(weights).tensors().forEach((k, v) -> {
-      if (k.startsWith(prefix)) {
-        tensors.put(k.substring(prefix.length()), v);
-      }
-    });
+    Map<String, INDArray> tensors = Resources.tensors(weights, prefix);
     UNet unet = UNet.create(UNetConfig.small(), Rng.of(0));
     unet.parameters().load(tensors, false);
     Classifier classifier = Classifier.create(1, 10, Rng.of(0))

@@ -27,4 +27,19 @@ public final class Resources {
       return tmp;
     }
   }
+
+  /**
+   * The tensors of a safetensors file whose names start with {@code prefix}, with the prefix removed
+   * (a pretraining checkpoint keeps the weights under {@code param.} and {@code ema.}); "" takes them all.
+   */
+  public static java.util.Map<String, org.nd4j.linalg.api.ndarray.INDArray> tensors(Path file, String prefix)
+      throws IOException {
+    java.util.Map<String, org.nd4j.linalg.api.ndarray.INDArray> out = new java.util.LinkedHashMap<>();
+    io.github.nablagfn.core.io.Safetensors.read(file).tensors().forEach((k, v) -> {
+      if (k.startsWith(prefix)) {
+        out.put(k.substring(prefix.length()), v);
+      }
+    });
+    return out;
+  }
 }

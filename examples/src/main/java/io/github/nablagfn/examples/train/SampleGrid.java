@@ -1,12 +1,10 @@
 package io.github.nablagfn.examples.train;
 
-import io.github.nablagfn.core.io.Safetensors;
 import io.github.nablagfn.core.runtime.NablaRuntime;
 import io.github.nablagfn.core.runtime.Rng;
 import io.github.nablagfn.diffusion.unet.UNet;
 import io.github.nablagfn.diffusion.unet.UNetConfig;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -26,12 +24,7 @@ public final class SampleGrid {
     NablaRuntime.init();
     String prefix = args.length > 2 ? args[2] : "";
     long seed = args.length > 3 ? Long.parseLong(args[3]) : 0;
-    Map<String, INDArray> tensors = new LinkedHashMap<>();
-    Safetensors.read(Path.of(args[0])).tensors().forEach((k, v) -> {
-      if (k.startsWith(prefix)) {
-        tensors.put(k.substring(prefix.length()), v);
-      }
-    });
+    Map<String, INDArray> tensors = Resources.tensors(Path.of(args[0]), prefix);
     UNet unet = UNet.create(UNetConfig.small(), Rng.of(0));
     unet.parameters().load(tensors, false);
     PretrainUNet.writeSamples(unet, Path.of(args[1]), seed);

@@ -20,7 +20,6 @@ import org.nd4j.autodiff.samediff.api.OutAndGrad;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * The reward-backpropagation baselines ({@link RewardBackprop}) on sampled trajectories, with the noise of
@@ -236,7 +235,8 @@ public final class ChainBackprop {
     return gx.size() == 1 ? gx.get(0) : Nd4j.concat(0, gx.toArray(INDArray[]::new));
   }
 
+  /** The whole array when one chunk covers it, else a copy of the rows. */
   private static INDArray rowsOf(INDArray a, int from, int to) {
-    return from == 0 && to == a.size(0) ? a : a.get(NDArrayIndex.interval(from, to)).dup();
+    return from == 0 && to == a.size(0) ? a : Columns.rows(a, from, to);
   }
 }

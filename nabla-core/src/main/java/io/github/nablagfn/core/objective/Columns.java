@@ -23,4 +23,9 @@ public final class Columns {
     shape[0] = -1;
     return shape;
   }
+
+  /** Rows [from, to) of a per-row array (any rank), copied; null stays null. */
+  static INDArray rows(INDArray a, int from, int to) {
+    return a == null ? null : a.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to)).dup();
+  }
 }

@@ -247,11 +247,11 @@ public final class ResidualNablaDbLoss {
   }
 
   private static Scores slice(Scores s, int from, int to) {
-    java.util.function.Function<INDArray, INDArray> rows =
-        a -> a == null ? null : a.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to)).dup();
-    return new Scores(rows.apply(s.epsRef()), rows.apply(s.scorePfRef()), rows.apply(s.revPf()),
-        rows.apply(s.revPfRef()), rows.apply(s.scoreR()), rows.apply(s.scoreRNext()), rows.apply(s.rewardNext()));
+    return new Scores(Columns.rows(s.epsRef(), from, to), Columns.rows(s.scorePfRef(), from, to),
+        Columns.rows(s.revPf(), from, to), Columns.rows(s.revPfRef(), from, to), Columns.rows(s.scoreR(), from, to),
+        Columns.rows(s.scoreRNext(), from, to), Columns.rows(s.rewardNext(), from, to));
   }
+
 
   private Scores scoresOnce(TransitionBatch b) {
     // 1. rev_pf and ε at x_t, for θ and for the reference

@@ -140,8 +140,8 @@ public final class TransitionBatch {
     if (from < 0 || to > rows() || from >= to) {
       throw new IllegalArgumentException("rows [" + from + ", " + to + ") of a batch of " + rows());
     }
-    TransitionBatch s = new TransitionBatch(rowsOf(xT, from, to), rowsOf(xPrev, from, to), rowsOf(epsOld, from, to),
-        condition == null ? null : rowsOf(condition, from, to), to - from, rank);
+    TransitionBatch s = new TransitionBatch(Columns.rows(xT, from, to), Columns.rows(xPrev, from, to),
+        Columns.rows(epsOld, from, to), Columns.rows(condition, from, to), to - from, rank);
     int n = to - from;
     System.arraycopy(t, from, s.t, 0, n);
     System.arraycopy(tPrev, from, s.tPrev, 0, n);
@@ -157,9 +157,6 @@ public final class TransitionBatch {
     return s;
   }
 
-  private static INDArray rowsOf(INDArray a, int from, int to) {
-    return a.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to)).dup();
-  }
 
   INDArray column(double[] v) {
     return Columns.of(v, rank);
