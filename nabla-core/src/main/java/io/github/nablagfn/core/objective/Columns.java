@@ -25,7 +25,7 @@ public final class Columns {
   }
 
   /** Rows [from, to) of a per-row array (any rank), copied; null stays null. */
-  static INDArray rows(INDArray a, int from, int to) {
+  public static INDArray rows(INDArray a, int from, int to) {
     return a == null ? null : a.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to)).dup();
   }
 }

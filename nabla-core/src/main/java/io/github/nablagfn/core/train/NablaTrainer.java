@@ -5,6 +5,7 @@ import io.github.nablagfn.core.model.DenoiserGraph;
 import io.github.nablagfn.core.objective.Objective;
 import io.github.nablagfn.core.objective.Objectives;
 import io.github.nablagfn.core.objective.ChainBackprop;
+import io.github.nablagfn.core.objective.Columns;
 import io.github.nablagfn.core.objective.Ddpo;
 import io.github.nablagfn.core.objective.DdpoLoss;
 import io.github.nablagfn.core.objective.RewardWeighting;
@@ -31,6 +32,7 @@ import java.util.Objects;
 import java.util.Optional;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -85,6 +87,7 @@ public final class NablaTrainer {
   private final int checkpointEvery;
   private final int checkpointsKept;
   private final NonFinitePolicy nonFinite;
+  private final Execution execution;
   private final ResidualNablaDbLoss loss;
   private final DenoiserGraph sampling;
   private final TrainingHistory history = new TrainingHistory();
@@ -118,6 +121,7 @@ public final class NablaTrainer {
     this.checkpointEvery = b.checkpointEvery;
     this.checkpointsKept = b.checkpointsKept;
     this.nonFinite = b.nonFinite;
+    this.execution = b.execution;
     int rows = b.rowsPerExecution >= 0 ? b.rowsPerExecution : autoRows(policy.sampleShape());
     this.loss = nablaDb == null ? null
         : new ResidualNablaDbLoss(nablaDb, policy, reference, flow, reward).rowsPerExecution(rows);
@@ -189,69 +193,58 @@ public final class NablaTrainer {
   /** Runs one iteration and returns its record. */
   public IterationRecord step() {
     long start = System.nanoTime();
-    Rng it = rng.fork("iteration", iteration);
-    // 1. sample trajectories with the current policy, recording x_t and the model output
-    INDArray condition = conditions.sample(it.fork("condition", 0), batchSize);
-    long[] shape = DenoiserGraph.withBatch(batchSize, policy.sampleShape());
-    int n = sampler.numSteps();
-    INDArray[] states = new INDArray[n + 1];
-    INDArray[] outputs = new INDArray[n];
-    states[0] = it.fork("init", 0).gaussian(shape);
-    sampler.sample(sampling, states[0], condition, it.fork("sampling", 0), (i, x, out, next) -> {
-      outputs[i] = out;
-      states[i + 1] = next;
-    });
-    Trajectory trajectory = new Trajectory(states, outputs, condition);
     ResidualNablaDbLoss.Terms t;
     Map<String, INDArray> policyGradients;
     Map<String, INDArray> flowGradients;
     INDArray r; // reward of the sampled x_0
     if (ddpo != null) {
-      // 2''. DDPO: rewards (any reward), advantages per condition, the clipped surrogate; all inner epochs
-      // but the last update here, the last one goes through the common guard below
+      // DDPO: sample (any reward), advantages per condition over the whole batch, then the clipped
+      // surrogate; all inner epochs but the last update here, the last one goes through the common guard
       Ddpo d = (Ddpo) objective;
-      r = reward.evaluate(states[n], condition).castTo(DataType.FLOAT);
-      double[] adv = DdpoLoss.advantages(r.castTo(DataType.DOUBLE).toDoubleVector(),
-          condition == null ? null : condition.castTo(DataType.INT64).toLongVector());
-      int[] steps = stratifiedSteps(n, d.transitionsPerTrajectory(n), it.fork("strata", 0));
-      TransitionBatch batch = TransitionBatch.of(sampler, trajectory, steps, RewardWeighting.ALPHA_BAR, 0.0);
-      DdpoLoss.Result result = ddpo.compute(batch, adv);
-      for (int e = 1; e < d.innerEpochs(); e++) {
-        double norm = AdamW.globalNorm(result.policyGradients());
-        if (!Double.isFinite(result.loss()) || !Double.isFinite(norm)) {
-          break; // the common guard below reports it
+      RowResult sampled = execution.run(this, RowTask.samples(iteration));
+      float[] rewards = sampled.rewards(batchSize);
+      r = Nd4j.createFromArray(rewards);
+      long[] conds = conditionsOf(sampled);
+      double[] adv = DdpoLoss.advantages(r.castTo(DataType.DOUBLE).toDoubleVector(), conds);
+      int[] steps = stratifiedSteps(sampler.numSteps(), d.transitionsPerTrajectory(sampler.numSteps()),
+          rng.fork("iteration", iteration).fork("strata", 0));
+      RowTask task = RowTask.ddpo(iteration, steps, adv, trajectoryOf(sampled), conds);
+      Map<String, INDArray> before = snapshot(policy.parameters().asMap());
+      AdamW.State stateBefore = AdamW.State.fromTensors(policyState.toTensors(), policy.parameters());
+      RowResult result;
+      try {
+        result = execution.run(this, task);
+        for (int e = 1; e < d.innerEpochs(); e++) {
+          Map<String, INDArray> g = result.policyGradients().toArrays();
+          double norm = AdamW.globalNorm(g);
+          if (!Double.isFinite(result.terms()[0]) || !Double.isFinite(norm)) {
+            break; // the common guard below reports it
+          }
+          policyOptimizer.withLr(policyLearningRate.at(iteration)).step(policy.parameters(), g, policyState);
+          result = execution.run(this, task);
         }
-        policyOptimizer.withLr(policyLearningRate.at(iteration)).step(policy.parameters(), result.policyGradients(),
-            policyState);
-        result = ddpo.compute(batch, adv);
+      } catch (RuntimeException e) {
+        // one complete update per iteration or none: undo the inner epochs' updates
+        policy.parameters().load(before, false);
+        policyState = stateBefore;
+        throw e;
       }
-      t = new ResidualNablaDbLoss.Terms(result.loss(), 0, 0, 0);
-      policyGradients = result.policyGradients();
+      t = new ResidualNablaDbLoss.Terms(result.terms()[0], 0, 0, 0);
+      policyGradients = result.policyGradients().toArrays();
       flowGradients = Map.of();
-    } else if (backprop != null) {
-      // 2'. a reward-backpropagation baseline: its loss goes into the total (and the forward slot)
-      ChainBackprop.Result result = backprop.compute((RewardBackprop) objective, sampler, trajectory,
-          it.fork("objective", 0));
-      t = new ResidualNablaDbLoss.Terms(result.loss(), 0, 0, 0);
-      policyGradients = result.policyGradients();
-      flowGradients = Map.of();
-      r = result.rewards();
     } else {
-      // 2. choose the transitions and compute the loss and gradients
-      int[] steps = stratifiedSteps(n, nablaDb.transitionsPerTrajectory(n), it.fork("strata", 0));
-      TransitionBatch batch = TransitionBatch.of(sampler, trajectory, steps, nablaDb.rewardWeighting(), reward.scale());
-      ResidualNablaDbLoss.Result result = loss.compute(batch);
-      t = result.terms();
-      policyGradients = result.policyGradients();
-      flowGradients = result.flowGradients();
-      // 3. reward of x_0: the final transition's x_s rows (the last B rows)
-      r = result.scores().rewardNext().get(NDArrayIndex.interval(batch.rows() - batchSize, batch.rows()));
+      RowResult result = execution.run(this, RowTask.gradients(iteration));
+      double[] terms = result.terms();
+      t = new ResidualNablaDbLoss.Terms(terms[0], terms[1], terms[2], terms[3]);
+      policyGradients = withAllNames(policy, result.policyGradients().toArrays());
+      flowGradients = flow == null ? Map.of() : withAllNames(flow, result.flowGradients().toArrays());
+      r = Nd4j.createFromArray(result.rewards(batchSize));
     }
     double rewardMean = r.meanNumber().doubleValue();
     double rewardStd = batchSize > 1 ? r.stdNumber().doubleValue() : 0.0;
     double normPolicy = AdamW.globalNorm(policyGradients);
     double normFlow = flow == null ? 0.0 : AdamW.globalNorm(flowGradients);
-    // 4. guard, then update θ and φ with their own clipping and AdamW
+    // guard, then update θ and φ with their own clipping and AdamW
     String bad = firstNonFinite(t, normPolicy, normFlow);
     boolean applied = bad == null;
     if (!applied) {
@@ -274,6 +267,209 @@ public final class NablaTrainer {
     iteration++;
     NablaRuntime.relieveMemory();
     return rec;
+  }
+
+  /**
+   * Computes {@code task} on rows [from, to) of the iteration's batch of B: draws exactly the numbers the
+   * whole batch's computation gives those rows ({@link Rng#rows}), so shares computed anywhere sum to the
+   * single-process result up to float rounding. Terms and gradients come weighted by (to − from)/B. Used
+   * by an {@link Execution}; the trainer's parameters are read, never changed.
+   */
+  public RowResult computeRows(RowTask task, int from, int to) {
+    if (from < 0 || to > batchSize || from >= to) {
+      throw new IllegalArgumentException("rows [" + from + ", " + to + ") of a batch of " + batchSize);
+    }
+    int rows = to - from;
+    double weight = (double) rows / batchSize;
+    long started = System.nanoTime();
+    Rng whole = rng.fork("iteration", task.iteration());
+    Rng it = whole.rows(from, to, batchSize);
+    if (task.kind() == RowTask.Kind.DDPO) {
+      if (ddpo == null) {
+        throw new IllegalStateException("a DDPO task for a trainer of " + objective.name());
+      }
+      Trajectory traj = trajectoryRows(task.trajectory(), task.conditions(), from, to);
+      TransitionBatch batch = TransitionBatch.of(sampler, traj, task.steps(), RewardWeighting.ALPHA_BAR, 0.0);
+      DdpoLoss.Result res = ddpo.compute(batch, Arrays.copyOfRange(task.advantages(), from, to));
+      return share(started, new double[] {res.loss() * weight, 0, 0, 0},
+          new double[] {res.meanRatioDeviation() * weight, res.clippedFraction() * weight},
+          res.policyGradients(), Map.of(), weight, new RowResult.Rows(from, to, new float[rows], null, null));
+    }
+    // sample the rows' trajectories with the current policy, recording x_t and the model output
+    INDArray allConditions = conditions.sample(whole.fork("condition", 0), batchSize);
+    INDArray condition = allConditions == null ? null : Columns.rows(allConditions, from, to);
+    long[] shape = DenoiserGraph.withBatch(rows, policy.sampleShape());
+    int n = sampler.numSteps();
+    INDArray[] states = new INDArray[n + 1];
+    INDArray[] outputs = new INDArray[n];
+    states[0] = it.fork("init", 0).gaussian(shape);
+    sampler.sample(sampling, states[0], condition, it.fork("sampling", 0), (i, x, out, next) -> {
+      outputs[i] = out;
+      states[i + 1] = next;
+    });
+    Trajectory trajectory = new Trajectory(states, outputs, condition);
+    if (task.kind() == RowTask.Kind.SAMPLES) {
+      INDArray rw = reward.evaluate(states[n], condition).castTo(DataType.FLOAT);
+      Map<String, INDArray> tensors = new LinkedHashMap<>();
+      for (int i = 0; i <= n; i++) {
+        tensors.put("s." + i, states[i]);
+      }
+      for (int i = 0; i < n; i++) {
+        tensors.put("o." + i, outputs[i]);
+      }
+      long[] c = condition == null ? null : condition.castTo(DataType.INT64).toLongVector();
+      return share(started, new double[4], new double[2], Map.of(), Map.of(), weight,
+          new RowResult.Rows(from, to, rw.toFloatVector(), HostTensors.of(tensors), c));
+    }
+    if (backprop != null) {
+      // a reward-backpropagation baseline: its loss goes into the total (and the forward slot)
+      ChainBackprop.Result res = backprop.compute((RewardBackprop) objective, sampler, trajectory,
+          it.fork("objective", 0));
+      return share(started, new double[] {res.loss() * weight, 0, 0, 0}, new double[2], res.policyGradients(), Map.of(),
+          weight, new RowResult.Rows(from, to, res.rewards().castTo(DataType.FLOAT).toFloatVector(), null, null));
+    }
+    // ∇-DB: choose the transitions (batch-level), then the loss and gradients of these rows
+    int[] steps = stratifiedSteps(n, nablaDb.transitionsPerTrajectory(n), whole.fork("strata", 0));
+    TransitionBatch batch = TransitionBatch.of(sampler, trajectory, steps, nablaDb.rewardWeighting(), reward.scale());
+    ResidualNablaDbLoss.Result res = loss.compute(batch);
+    ResidualNablaDbLoss.Terms tr = res.terms();
+    // reward of x_0: the final transition's x_s rows (the last rows of the batch)
+    INDArray rw = res.scores().rewardNext().get(NDArrayIndex.interval(batch.rows() - rows, batch.rows()));
+    return share(started, new double[] {tr.forward() * weight, tr.backward() * weight, tr.terminal() * weight,
+        tr.regulariser() * weight}, new double[2], res.policyGradients(), res.flowGradients(), weight,
+        new RowResult.Rows(from, to, rw.castTo(DataType.FLOAT).toFloatVector(), null, null));
+  }
+
+  private static RowResult share(long started, double[] terms, double[] diagnostics,
+      Map<String, INDArray> policyGradients, Map<String, INDArray> flowGradients, double weight, RowResult.Rows rows) {
+    java.util.TreeMap<Integer, RowResult.Rows> m = new java.util.TreeMap<>();
+    m.put(rows.from(), rows);
+    return new RowResult(terms, diagnostics, HostTensors.of(policyGradients).times(weight),
+        HostTensors.of(flowGradients).times(weight), m, (System.nanoTime() - started) / 1e6);
+  }
+
+  /** Gradients for every parameter of {@code d} (zeros where a share had none, e.g. an empty map). */
+  private static Map<String, INDArray> withAllNames(Denoiser d, Map<String, INDArray> grads) {
+    Map<String, INDArray> all = new LinkedHashMap<>();
+    d.parameters().asMap().forEach((k, v) -> {
+      INDArray g = grads.get(k);
+      all.put(k, g != null ? g : Nd4j.zeros(v.dataType(), v.shape()));
+    });
+    return all;
+  }
+
+  private static Map<String, INDArray> snapshot(Map<String, INDArray> params) {
+    Map<String, INDArray> copy = new LinkedHashMap<>();
+    params.forEach((k, v) -> copy.put(k, v.dup()));
+    return copy;
+  }
+
+  /** The whole batch's trajectory ({@code s.i}, {@code o.i}, rows concatenated in order) of a SAMPLES result. */
+  private HostTensors trajectoryOf(RowResult sampled) {
+    sampled.checkCovers(batchSize);
+    List<RowResult.Rows> shares = new ArrayList<>(sampled.rows().values());
+    if (shares.size() == 1) {
+      return shares.get(0).trajectory();
+    }
+    Map<String, INDArray> all = new LinkedHashMap<>();
+    for (String name : shares.get(0).trajectory().names()) {
+      INDArray[] parts = shares.stream().map(s -> s.trajectory().get(name)).toArray(INDArray[]::new);
+      all.put(name, Nd4j.concat(0, parts));
+    }
+    return HostTensors.of(all);
+  }
+
+  private long[] conditionsOf(RowResult sampled) {
+    if (sampled.rows().values().iterator().next().conditions() == null) {
+      return null;
+    }
+    long[] all = new long[batchSize];
+    for (RowResult.Rows s : sampled.rows().values()) {
+      System.arraycopy(s.conditions(), 0, all, s.from(), s.to() - s.from());
+    }
+    return all;
+  }
+
+  private Trajectory trajectoryRows(HostTensors traj, long[] conds, int from, int to) {
+    int n = sampler.numSteps();
+    INDArray[] states = new INDArray[n + 1];
+    INDArray[] outputs = new INDArray[n];
+    for (int i = 0; i <= n; i++) {
+      states[i] = rowsOf(traj.get("s." + i), from, to);
+    }
+    for (int i = 0; i < n; i++) {
+      outputs[i] = rowsOf(traj.get("o." + i), from, to);
+    }
+    INDArray c = conds == null ? null : Nd4j.createFromArray(Arrays.copyOfRange(conds, from, to));
+    return new Trajectory(states, outputs, c);
+  }
+
+  private INDArray rowsOf(INDArray a, int from, int to) {
+    return from == 0 && to == a.size(0) ? a : Columns.rows(a, from, to);
+  }
+
+  /**
+   * What a worker needs besides its configuration to compute rows exactly as this trainer would: the
+   * policy's and the flow's parameters ({@code policy.*}, {@code flow.*}) and the reward's state
+   * ({@code reward_state.*}), as plain arrays.
+   */
+  public HostTensors workerState() {
+    Map<String, INDArray> tensors = new LinkedHashMap<>();
+    policy.parameters().asMap().forEach((k, v) -> tensors.put("policy." + k, v));
+    if (flow != null) {
+      flow.parameters().asMap().forEach((k, v) -> tensors.put("flow." + k, v));
+    }
+    reward.state().forEach((k, v) -> tensors.put("reward_state." + k, v));
+    return HostTensors.of(tensors);
+  }
+
+  /** Loads {@link #workerState()} of a trainer of the same configuration; validated before anything changes. */
+  public void loadWorkerState(HostTensors state) {
+    Map<String, INDArray> pol = state.withPrefix("policy.");
+    Map<String, INDArray> flo = state.withPrefix("flow.");
+    Map<String, INDArray> rs = state.withPrefix("reward_state.");
+    policy.parameters().validate(pol, false);
+    if (flow != null) {
+      flow.parameters().validate(flo, false);
+    }
+    for (Map.Entry<String, INDArray> e : reward.state().entrySet()) {
+      INDArray saved = rs.get(e.getKey());
+      if (saved == null || !Arrays.equals(saved.shape(), e.getValue().shape())) {
+        throw new IllegalArgumentException("reward state '" + e.getKey() + "' is missing or has another shape");
+      }
+    }
+    policy.parameters().load(pol, false);
+    if (flow != null) {
+      flow.parameters().load(flo, false);
+    }
+    reward.state().forEach((k, v) -> v.assign(rs.get(k)));
+  }
+
+  /**
+   * The settings a worker's trainer must share with this one for its rows to be this trainer's rows:
+   * the checkpoint configuration (objective, sampler, reward and β, batch size, seed, parameter shapes)
+   * and a fingerprint of the frozen reference's values, which are not shipped.
+   */
+  public Map<String, String> workerConfiguration() {
+    Map<String, String> c = new LinkedHashMap<>(config());
+    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+    reference.parameters().asMap().forEach((k, v) -> {
+      crc.update(k.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      for (float f : v.castTo(DataType.FLOAT).dup('c').data().asFloat()) {
+        int bits = Float.floatToRawIntBits(f);
+        crc.update(bits);
+        crc.update(bits >>> 8);
+        crc.update(bits >>> 16);
+        crc.update(bits >>> 24);
+      }
+    });
+    c.put("referenceValues", Long.toHexString(crc.getValue()) + " (CRC32 of the reference's parameters)");
+    return c;
+  }
+
+  /** Trajectories per iteration (B). */
+  public int batchSize() {
+    return batchSize;
   }
 
   static int autoRows(long[] sampleShape) {
@@ -487,6 +683,7 @@ public final class NablaTrainer {
     private int checkpointEvery;
     private int checkpointsKept = 2;
     private NonFinitePolicy nonFinite = NonFinitePolicy.STOP;
+    private Execution execution = Execution.local();
 
     /** The denoiser to fine-tune (θ). Required. */
     public Builder policy(Denoiser policy) {
@@ -600,6 +797,16 @@ public final class NablaTrainer {
       return this;
     }
 
+    /**
+     * Where each iteration's row-parallel work (sampling, loss and gradients) runs; default
+     * {@link Execution#local()}. The {@code nabla-spark} module's {@code SparkExecution} spreads it over
+     * Spark tasks; updates and checkpoints stay with this trainer.
+     */
+    public Builder execution(Execution execution) {
+      this.execution = execution;
+      return this;
+    }
+
     public NablaTrainer build() {
       require(policy != null, "policy", "null", "a Denoiser");
       if ((objective instanceof RewardBackprop || objective instanceof Ddpo) && flow == null) {
@@ -616,6 +823,7 @@ public final class NablaTrainer {
       require(policyOptimizer != null, "policyOptimizer", "null", "an AdamW");
       require(flowOptimizer != null, "flowOptimizer", "null", "an AdamW");
       require(nonFinite != null, "onNonFinite", "null", "STOP or SKIP");
+      require(execution != null, "execution", "null", "Execution.local() or a distributed execution");
       require(batchSize >= 1, "batchSize", Integer.toString(batchSize), ">= 1");
       require(rowsPerExecution >= -1, "rowsPerExecution", Integer.toString(rowsPerExecution),
           ">= 0 (0 = all rows in one execution)");
