@@ -72,11 +72,13 @@ public final class NablaRuntime {
   /**
    * Runs {@code action} with {@code System.out} silenced. SameDiff prints "Added differentiated op ..."
    * with a hard-coded {@code System.out.println} (not a logger) when it first builds a gradient
-   * function; graph builders call this around {@code createGradFunction()}.
+   * function; graph builders call this around {@code createGradFunction()}. Safe from several threads
+   * (trainers built side by side, as Spark tasks do): the stream to restore is read under the lock, so a
+   * second caller never takes the first one's silenced stream for the original.
    */
   public static <T> T quietly(Supplier<T> action) {
-    PrintStream original = System.out;
     synchronized (NablaRuntime.class) {
+      PrintStream original = System.out;
       System.setOut(new PrintStream(OutputStream.nullOutputStream()));
       try {
         return action.get();

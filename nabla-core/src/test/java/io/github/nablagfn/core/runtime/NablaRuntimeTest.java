@@ -6,6 +6,33 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import org.junit.jupiter.api.Test;
 
 class NablaRuntimeTest {
+  /** Found by the Spark layer: two trainers built side by side left System.out silenced for good. */
+  @Test
+  void silencingFromManyThreadsRestoresTheOriginalStream() throws Exception {
+    java.io.PrintStream original = System.out;
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+    try {
+      java.util.List<java.util.concurrent.Future<Boolean>> results = new java.util.ArrayList<>();
+      for (int i = 0; i < 40; i++) {
+        // a slow action, as a graph build is: the other threads queue up while the stream is silenced
+        results.add(pool.submit(() -> NablaRuntime.quietly(() -> {
+          try {
+            Thread.sleep(2);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          return System.out != original;
+        })));
+      }
+      for (java.util.concurrent.Future<Boolean> f : results) {
+        assertThat(f.get()).as("silenced inside").isTrue();
+      }
+    } finally {
+      pool.shutdown();
+    }
+    assertThat(System.out).isSameAs(original);
+  }
+
   @Test
   void threadCountIsASetting() {
     int before = NablaRuntime.threads();
