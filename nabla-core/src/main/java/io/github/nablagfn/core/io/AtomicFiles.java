@@ -19,13 +19,21 @@ public final class AtomicFiles {
     Files.createDirectories(parent);
     Path tmp = Files.createTempFile(parent, "." + file.getFileName() + ".", ".tmp");
     try {
+      FaultPoints.reach("temporary file created for " + file.getFileName());
       try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-        ByteBuffer buf = ByteBuffer.wrap(bytes);
+        ByteBuffer buf = ByteBuffer.wrap(bytes, 0, bytes.length / 2);
         while (buf.hasRemaining()) {
           ch.write(buf);
         }
+        FaultPoints.reach("half of " + file.getFileName() + " written");
+        buf = ByteBuffer.wrap(bytes, bytes.length / 2, bytes.length - bytes.length / 2);
+        while (buf.hasRemaining()) {
+          ch.write(buf);
+        }
+        FaultPoints.reach("all of " + file.getFileName() + " written, not flushed");
         ch.force(true);
       }
+      FaultPoints.reach("before renaming over " + file.getFileName());
       try {
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       } catch (AtomicMoveNotSupportedException e) {

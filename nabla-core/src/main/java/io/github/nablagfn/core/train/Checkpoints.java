@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.nablagfn.core.io.AtomicFiles;
+import io.github.nablagfn.core.io.FaultPoints;
 import io.github.nablagfn.core.io.Safetensors;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -31,6 +32,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 final class Checkpoints {
   static final String FORMAT = "nabla-checkpoint-v1";
   private static final Pattern MANIFEST = Pattern.compile("checkpoint-(\\d{8})\\.json");
+  private static final Pattern TENSORS = Pattern.compile("checkpoint-(\\d{8})\\.safetensors");
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private Checkpoints() {}
@@ -83,11 +85,30 @@ final class Checkpoints {
     return its;
   }
 
+  /**
+   * Deletes all but the newest {@code keep} checkpoints, each manifest first (so a checkpoint never
+   * appears complete without its tensors), and tensor files left without a manifest by an interrupted
+   * write or prune (never the newest checkpoint's).
+   */
   private static void prune(Path dir, int keep) throws IOException {
     List<Long> its = list(dir);
     for (int i = keep; i < its.size(); i++) {
+      FaultPoints.reachPoint("before deleting checkpoint " + its.get(i));
       Files.deleteIfExists(manifestFile(dir, its.get(i)));
+      FaultPoints.reachPoint("between the deletions of checkpoint " + its.get(i));
       Files.deleteIfExists(tensorFile(dir, its.get(i)));
+    }
+    List<Path> orphans = new ArrayList<>();
+    try (Stream<Path> s = Files.list(dir)) {
+      s.forEach(p -> {
+        Matcher mt = TENSORS.matcher(p.getFileName().toString());
+        if (mt.matches() && !Files.exists(manifestFile(dir, Long.parseLong(mt.group(1))))) {
+          orphans.add(p);
+        }
+      });
+    }
+    for (Path p : orphans) {
+      Files.deleteIfExists(p);
     }
   }
 

@@ -197,6 +197,7 @@ public final class NablaTrainer {
     Map<String, INDArray> policyGradients;
     Map<String, INDArray> flowGradients;
     INDArray r; // reward of the sampled x_0
+    RowTask lastTask; // the task whose result is applied (re-run row by row to locate a non-finite sample)
     if (ddpo != null) {
       // DDPO: sample (any reward), advantages per condition over the whole batch, then the clipped
       // surrogate; all inner epochs but the last update here, the last one goes through the common guard
@@ -209,6 +210,7 @@ public final class NablaTrainer {
       int[] steps = stratifiedSteps(sampler.numSteps(), d.transitionsPerTrajectory(sampler.numSteps()),
           rng.fork("iteration", iteration).fork("strata", 0));
       RowTask task = RowTask.ddpo(iteration, steps, adv, trajectoryOf(sampled), conds);
+      lastTask = task;
       Map<String, INDArray> before = snapshot(policy.parameters().asMap());
       AdamW.State stateBefore = AdamW.State.fromTensors(policyState.toTensors(), policy.parameters());
       RowResult result;
@@ -233,7 +235,8 @@ public final class NablaTrainer {
       policyGradients = result.policyGradients().toArrays();
       flowGradients = Map.of();
     } else {
-      RowResult result = execution.run(this, RowTask.gradients(iteration));
+      lastTask = RowTask.gradients(iteration);
+      RowResult result = execution.run(this, lastTask);
       double[] terms = result.terms();
       t = new ResidualNablaDbLoss.Terms(terms[0], terms[1], terms[2], terms[3]);
       policyGradients = withAllNames(policy, result.policyGradients().toArrays());
@@ -248,11 +251,12 @@ public final class NablaTrainer {
     String bad = firstNonFinite(t, normPolicy, normFlow);
     boolean applied = bad == null;
     if (!applied) {
+      int sample = firstNonFiniteSample(lastTask);
       if (nonFinite == NonFinitePolicy.STOP) {
-        throw new NonFiniteException(iteration, bad, valueOf(bad, t, normPolicy, normFlow));
+        throw new NonFiniteException(iteration, bad, valueOf(bad, t, normPolicy, normFlow), sample);
       }
-      LOG.warn("iteration {}: {} is not finite; update skipped ({} skipped so far)", iteration, bad,
-          history.skipped() + 1);
+      LOG.warn("iteration {}: {} is not finite (first at sample {}); update skipped ({} skipped so far)", iteration,
+          bad, sample, history.skipped() + 1);
     } else {
       policyOptimizer.withLr(policyLearningRate.at(iteration))
           .step(policy.parameters(), policyGradients, policyState);
@@ -470,6 +474,30 @@ public final class NablaTrainer {
   /** Trajectories per iteration (B). */
   public int batchSize() {
     return batchSize;
+  }
+
+  /**
+   * The first row of the batch whose own share of {@code task} has a non-finite reward, loss term or
+   * gradient (each row recomputed alone, here; only on the failure path), or −1.
+   */
+  private int firstNonFiniteSample(RowTask task) {
+    for (int row = 0; row < batchSize; row++) {
+      RowResult one = computeRows(task, row, row + 1);
+      boolean finite = Double.isFinite(AdamW.globalNorm(one.policyGradients().toArrays()))
+          && Double.isFinite(AdamW.globalNorm(one.flowGradients().toArrays()));
+      for (double v : one.terms()) {
+        finite &= Double.isFinite(v);
+      }
+      for (RowResult.Rows rows : one.rows().values()) {
+        for (float v : rows.rewards()) {
+          finite &= Float.isFinite(v);
+        }
+      }
+      if (!finite) {
+        return row;
+      }
+    }
+    return -1;
   }
 
   static int autoRows(long[] sampleShape) {

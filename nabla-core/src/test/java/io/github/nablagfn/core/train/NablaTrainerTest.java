@@ -163,6 +163,43 @@ class NablaTrainerTest {
     assertThat(t.policy().parameters().get("mlp.0.weight")).isEqualTo(before);
   }
 
+  /** R(x, c) = Σx / [c ≠ 2]: infinite (or NaN) for the samples of class 2 only. */
+  private static Reward infiniteForClassTwo() {
+    return new Reward() {
+      @Override
+      public String name() {
+        return "inf-for-class-2";
+      }
+
+      @Override
+      public boolean differentiable() {
+        return true;
+      }
+
+      @Override
+      public SDVariable forward(GraphScope scope, SDVariable x, SDVariable condition) {
+        return x.sum(1).div(condition.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).neq(2.0)
+            .castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT));
+      }
+    };
+  }
+
+  @Test
+  void aNonFiniteLossNamesTheFirstSampleItComesFrom() {
+    NablaTrainer t = builder()
+        .policy(MlpDenoiser.create(new MlpDenoiser.Config(2, 16, 2, 8, 3, PredictionType.EPSILON), Rng.of(1)))
+        .flow(FlowModel.of(MlpDenoiser.create(
+            new MlpDenoiser.Config(2, 8, 2, 8, 3, PredictionType.EPSILON).withZeroOutput(), Rng.of(2))))
+        .conditions((rng, b) -> org.nd4j.linalg.factory.Nd4j.createFromArray(0L, 1L, 0L, 2L))
+        .reward(infiniteForClassTwo().scaled(1.0)).build();
+    INDArray before = t.policy().parameters().get("mlp.0.weight").dup();
+    assertThatThrownBy(t::step).isInstanceOfSatisfying(NonFiniteException.class, e -> {
+      assertThat(e.sample()).isEqualTo(3);
+      assertThat(e.iteration()).isZero();
+    }).hasMessageContaining("first non-finite at sample 3 of the batch");
+    assertThat(t.policy().parameters().get("mlp.0.weight")).isEqualTo(before);
+  }
+
   @Test
   void aNonFiniteLossCanBeSkippedAndCounted() {
     NablaTrainer t = builder().reward(nanReward().scaled(1.0)).onNonFinite(NablaTrainer.NonFinitePolicy.SKIP).build();
