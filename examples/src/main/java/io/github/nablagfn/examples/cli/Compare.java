@@ -29,13 +29,25 @@ final class Compare implements Callable<Integer> {
   @Option(names = "--methods", split = ",", description = "Objectives (default: all seven)")
   List<String> methods = RunSettings.OBJECTIVES;
 
-  @Option(names = "--seeds", description = "Seeds 0..N-1 (default ${DEFAULT-VALUE})")
-  int seeds = 3;
+  @Option(names = "--seeds", description = "Seeds 0..N-1 (default 3; 1 with --quick)")
+  Integer seedsOption;
+
+  @Option(names = "--quick", description = "A smoke run: 1 seed, 4 iterations of 2 trajectories, 10 steps, "
+      + "2 evaluation samples per class (flags still override)")
+  boolean quick;
 
   @Override
   public Integer call() throws Exception {
     RunSettings defaults = new RunSettings();
     defaults.name = "compare";
+    if (quick) {
+      defaults.iterations = 4;
+      defaults.batch = 2;
+      defaults.steps = 10;
+      defaults.evalEvery = 2;
+      defaults.evalPerClass = 2;
+    }
+    int seeds = seedsOption != null ? seedsOption : quick ? 1 : 3;
     RunSettings base = options.resolve(defaults);
     if (seeds < 1) {
       throw new IllegalArgumentException("--seeds = " + seeds + "; expected >= 1");
@@ -102,6 +114,54 @@ final class Compare implements Callable<Integer> {
       b.append("| ").append(e.getKey()).append(" | ").append(meanStd(col(runs, -1, 1))).append(" | ")
           .append(meanStd(col(runs, -1, 2))).append(" | ").append(meanStd(col(runs, -1, 3))).append(" | ")
           .append(meanStd(col(runs, -1, 4))).append(" | ").append(meanStd(seconds.get(e.getKey()))).append(" |\n");
+    }
+    b.append(matched(results));
+    return b.toString();
+  }
+
+  /**
+   * The matched-reward table: r* is the lowest final (seed-mean) reward among the methods that end above
+   * the base model; for each method, diversity and FID to base at its first evaluation whose seed-mean
+   * reward reaches r*, so that methods are compared at equal reward rather than equal iterations.
+   */
+  static String matched(Map<String, List<List<double[]>>> results) {
+    double base = Double.NaN;
+    double target = Double.POSITIVE_INFINITY;
+    for (List<List<double[]>> runs : results.values()) {
+      double[] reward = seedMean(runs, 1);
+      if (reward.length == 0) {
+        continue;
+      }
+      base = reward[0];
+      if (reward[reward.length - 1] > reward[0]) {
+        target = Math.min(target, reward[reward.length - 1]);
+      }
+    }
+    StringBuilder b = new StringBuilder("\n");
+    if (Double.isInfinite(target)) {
+      return b.append("No method ended above the base model's reward, so there is no matched-reward point.\n")
+          .toString();
+    }
+    b.append(String.format(java.util.Locale.ROOT, "At matched reward r* = %.4g (the lowest final reward among the "
+        + "methods that improved on the base model's %.4g): each method's first evaluation (seed mean) with "
+        + "reward >= r*.%n%n", target, base));
+    b.append("| method | iteration | reward | diversity | FID to base |\n|---|---|---|---|---|\n");
+    for (var e : results.entrySet()) {
+      List<List<double[]>> runs = e.getValue();
+      double[] reward = seedMean(runs, 1);
+      int at = -1;
+      for (int i = 0; i < reward.length && at < 0; i++) {
+        if (reward[i] >= target) {
+          at = i;
+        }
+      }
+      if (at < 0) {
+        b.append("| ").append(e.getKey()).append(" | not reached | | | |\n");
+        continue;
+      }
+      b.append("| ").append(e.getKey()).append(" | ").append((long) seedMean(runs, 0)[at]).append(" | ")
+          .append(meanStd(col(runs, at, 1))).append(" | ").append(meanStd(col(runs, at, 3))).append(" | ")
+          .append(meanStd(col(runs, at, 4))).append(" |\n");
     }
     return b.toString();
   }

@@ -94,6 +94,26 @@ class NablaCliTest {
         .as("a finished run is not redone").isEqualTo(before);
   }
 
+  /** compare --quick: one seed, a few iterations, a tiny evaluation set; the summary has both tables. */
+  @Test
+  void compareQuickIsASmokeRunOfEveryChosenMethod() throws Exception {
+    assertThat(Nabla.run("compare", "--quick", "--methods", "residual-nabla-db,draft-k", "--reward", "ink",
+        "--runs-dir", dir.toString(), "--name", "quick",
+        "--base", TwinFixtures.dir().resolve("unet.safetensors").toString())).isZero();
+    Path root = dir.resolve("quick");
+    for (String run : new String[] {"residual-nabla-db-seed0", "draft-k-seed0"}) {
+      assertThat(root.resolve(run).resolve("DONE")).exists();
+      assertThat(Files.readAllLines(root.resolve(run).resolve("eval.jsonl"))).hasSize(3); // iterations 0, 2, 4
+      JsonNode c = new ObjectMapper().readTree(root.resolve(run).resolve("config.json").toFile());
+      assertThat(c.get("iterations").asInt()).isEqualTo(4);
+      assertThat(c.get("evalPerClass").asInt()).isEqualTo(2);
+    }
+    assertThat(root.resolve("residual-nabla-db-seed1")).doesNotExist();
+    String summary = Files.readString(root.resolve("summary.md"));
+    assertThat(summary).contains("| residual-nabla-db |").contains("| draft-k |")
+        .containsAnyOf("At matched reward", "no matched-reward point");
+  }
+
   @Test
   void aBadSettingsFileExitsWithTwoNamingTheKey() throws Exception {
     Path bad = dir.resolve("bad.json");
