@@ -436,17 +436,22 @@ public final class NablaTrainer {
     if (flow != null) {
       flow.parameters().validate(flo, false);
     }
-    for (Map.Entry<String, INDArray> e : reward.state().entrySet()) {
-      INDArray saved = rs.get(e.getKey());
-      if (saved == null || !Arrays.equals(saved.shape(), e.getValue().shape())) {
-        throw new IllegalArgumentException("reward state '" + e.getKey() + "' is missing or has another shape");
-      }
-    }
+    checkRewardState(rs);
     policy.parameters().load(pol, false);
     if (flow != null) {
       flow.parameters().load(flo, false);
     }
     reward.state().forEach((k, v) -> v.assign(rs.get(k)));
+  }
+
+  /** Refuses saved reward statistics that lack one of the reward's state tensors or have another shape. */
+  private void checkRewardState(Map<String, INDArray> saved) {
+    for (Map.Entry<String, INDArray> e : reward.state().entrySet()) {
+      INDArray a = saved.get(e.getKey());
+      if (a == null || !Arrays.equals(a.shape(), e.getValue().shape())) {
+        throw new IllegalArgumentException("reward state '" + e.getKey() + "' is missing or has another shape");
+      }
+    }
   }
 
   /**
@@ -667,12 +672,7 @@ public final class NablaTrainer {
         fs = AdamW.State.fromTensors(floOpt, flow.parameters());
         flow.parameters().validate(flo, false);
       }
-      for (Map.Entry<String, INDArray> e : reward.state().entrySet()) {
-        INDArray saved = rewardState.get(e.getKey());
-        if (saved == null || !Arrays.equals(saved.shape(), e.getValue().shape())) {
-          throw new IllegalArgumentException("reward state '" + e.getKey() + "' is missing or has another shape");
-        }
-      }
+      checkRewardState(rewardState);
       // everything checked: now nothing can fail half-way
       reward.state().forEach((k, v) -> v.assign(rewardState.get(k)));
       policy.parameters().load(pol, false);
