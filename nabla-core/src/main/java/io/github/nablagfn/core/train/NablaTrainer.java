@@ -198,6 +198,7 @@ public final class NablaTrainer {
     Map<String, INDArray> flowGradients;
     INDArray r; // reward of the sampled x_0
     RowTask lastTask; // the task whose result is applied (re-run row by row to locate a non-finite sample)
+    Runnable undoInnerUpdates = () -> { }; // DDPO: restores θ and its optimizer state from before the iteration
     if (ddpo != null) {
       // DDPO: sample (any reward), advantages per condition over the whole batch, then the clipped
       // surrogate; all inner epochs but the last update here, the last one goes through the common guard
@@ -213,6 +214,10 @@ public final class NablaTrainer {
       lastTask = task;
       Map<String, INDArray> before = snapshot(policy.parameters().asMap());
       AdamW.State stateBefore = AdamW.State.fromTensors(policyState.toTensors(), policy.parameters());
+      undoInnerUpdates = () -> {
+        policy.parameters().load(before, false);
+        policyState = stateBefore;
+      };
       RowResult result;
       try {
         result = execution.run(this, task);
@@ -226,9 +231,7 @@ public final class NablaTrainer {
           result = execution.run(this, task);
         }
       } catch (RuntimeException e) {
-        // one complete update per iteration or none: undo the inner epochs' updates
-        policy.parameters().load(before, false);
-        policyState = stateBefore;
+        undoInnerUpdates.run(); // one complete update per iteration or none
         throw e;
       }
       t = new ResidualNablaDbLoss.Terms(result.terms()[0], 0, 0, 0);
@@ -251,6 +254,7 @@ public final class NablaTrainer {
     String bad = firstNonFinite(t, normPolicy, normFlow);
     boolean applied = bad == null;
     if (!applied) {
+      undoInnerUpdates.run(); // nothing of this iteration stays in the parameters
       int sample = firstNonFiniteSample(lastTask);
       if (nonFinite == NonFinitePolicy.STOP) {
         throw new NonFiniteException(iteration, bad, valueOf(bad, t, normPolicy, normFlow), sample);
