@@ -95,11 +95,7 @@ public final class TrainAestheticHead {
         + String.format("%.5f", mean) + ", std " + String.format("%.5f", std) + ")");
     meta.put("data", "train split " + n + " images, R2 on the test split " + testF.size(0) + " images");
     meta.put("test_r2", String.format("%.4f", r2));
-    meta.put("epochs", Integer.toString(epochs));
-    meta.put("batch", Integer.toString(batch));
-    meta.put("seed", Long.toString(seed));
-    meta.put("optimizer", opt + " with cosine schedule to 2%");
-    meta.put("wall_seconds", String.format("%.0f", (System.nanoTime() - start) / 1e9));
+    TrainClassifier.putTrainingSettings(meta, epochs, batch, seed, opt, start);
     Safetensors.write(out, head.parameters().asMap(), meta);
     System.out.printf("{\"written\": \"%s\", \"test_r2\": %.4f}%n", out, r2);
   }

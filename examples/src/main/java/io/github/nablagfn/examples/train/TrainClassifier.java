@@ -91,11 +91,7 @@ public final class TrainClassifier {
     meta.put("data", dataset + " train split (" + n + " images), 28x28 padded to 32x32, scaled to [-1, 1]; "
         + "accuracy on its test split (" + testX.size(0) + " images)");
     meta.put("test_accuracy", String.format("%.4f", acc));
-    meta.put("epochs", Integer.toString(epochs));
-    meta.put("batch", Integer.toString(batch));
-    meta.put("seed", Long.toString(seed));
-    meta.put("optimizer", opt + " with cosine schedule to 2%");
-    meta.put("wall_seconds", String.format("%.0f", (System.nanoTime() - start) / 1e9));
+    putTrainingSettings(meta, epochs, batch, seed, opt, start);
     Safetensors.write(out, clf.parameters().asMap(), meta);
     System.out.printf("{\"written\": \"%s\", \"test_accuracy\": %.4f}%n", out, acc);
   }
@@ -135,5 +131,15 @@ public final class TrainClassifier {
       }
     }
     return (double) correct / n;
+  }
+
+  /** The provenance both training mains record: epochs, batch, seed, optimizer and wall time since {@code start}. */
+  static void putTrainingSettings(Map<String, String> meta, int epochs, int batch, long seed, AdamW optimizer,
+      long start) {
+    meta.put("epochs", Integer.toString(epochs));
+    meta.put("batch", Integer.toString(batch));
+    meta.put("seed", Long.toString(seed));
+    meta.put("optimizer", optimizer + " with cosine schedule to 2%");
+    meta.put("wall_seconds", String.format("%.0f", (System.nanoTime() - start) / 1e9));
   }
 }

@@ -66,10 +66,7 @@ public final class ChainBackprop {
 
   /** At most {@code rows} rows per graph execution (0 = all). */
   public ChainBackprop rowsPerExecution(int rows) {
-    if (rows < 0) {
-      throw new IllegalArgumentException("rowsPerExecution = " + rows + "; expected >= 0");
-    }
-    this.rowsPerExecution = rows;
+    this.rowsPerExecution = Columns.checkRowsPerExecution(rows);
     return this;
   }
 
@@ -197,7 +194,7 @@ public final class ChainBackprop {
   private INDArray step(INDArray x, int timestep, INDArray c, double a, double b, INDArray d, INDArray g,
       Map<String, INDArray> grads) {
     int rows = Math.toIntExact(x.size(0));
-    int size = rowsPerExecution == 0 ? rows : Math.min(rows, rowsPerExecution);
+    int size = Columns.chunk(rowsPerExecution, rows);
     List<INDArray> gx = new ArrayList<>();
     for (int from = 0; from < rows; from += size) {
       int to = Math.min(rows, from + size);
@@ -208,15 +205,15 @@ public final class ChainBackprop {
       double[] bs = new double[to - from];
       java.util.Arrays.fill(bs, b);
       Map<String, INDArray> ph = new HashMap<>();
-      ph.put("x", rowsOf(x, from, to));
+      ph.put("x", Columns.rowsOrWhole(x, from, to));
       ph.put("t", Nd4j.createFromArray(ts));
       if (conditional) {
-        ph.put("c", rowsOf(c, from, to));
+        ph.put("c", Columns.rowsOrWhole(c, from, to));
       }
       ph.put("a", Columns.of(as, rank));
       ph.put("b", Columns.of(bs, rank));
-      ph.put("d", rowsOf(d, from, to));
-      ph.put("g", rowsOf(g, from, to));
+      ph.put("d", Columns.rowsOrWhole(d, from, to));
+      ph.put("g", Columns.rowsOrWhole(g, from, to));
       List<String> vars = new ArrayList<>(policyVars);
       vars.add("x");
       Map<String, INDArray> out = vjp.calculateGradients(ph, vars);
@@ -233,10 +230,5 @@ public final class ChainBackprop {
       NablaRuntime.relieveMemory();
     }
     return gx.size() == 1 ? gx.get(0) : Nd4j.concat(0, gx.toArray(INDArray[]::new));
-  }
-
-  /** The whole array when one chunk covers it, else a copy of the rows. */
-  private static INDArray rowsOf(INDArray a, int from, int to) {
-    return from == 0 && to == a.size(0) ? a : Columns.rows(a, from, to);
   }
 }

@@ -24,6 +24,24 @@ public final class Columns {
     return shape;
   }
 
+  /** Checks a rows-per-execution setting (0 = all rows in one graph execution) and returns it. */
+  static int checkRowsPerExecution(int rows) {
+    if (rows < 0) {
+      throw new IllegalArgumentException("rowsPerExecution = " + rows + "; expected >= 0 (0 = all rows at once)");
+    }
+    return rows;
+  }
+
+  /** Rows per graph execution for a batch of {@code rows} under the setting {@code rowsPerExecution}. */
+  static int chunk(int rowsPerExecution, int rows) {
+    return rowsPerExecution == 0 ? rows : Math.min(rows, rowsPerExecution);
+  }
+
+  /** The whole array when [from, to) covers it (no copy), else a copy of those rows. */
+  public static INDArray rowsOrWhole(INDArray a, int from, int to) {
+    return from == 0 && to == a.size(0) ? a : rows(a, from, to);
+  }
+
   /** Rows [from, to) of a per-row array (any rank), copied; null stays null. */
   public static INDArray rows(INDArray a, int from, int to) {
     return a == null ? null : a.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to)).dup();

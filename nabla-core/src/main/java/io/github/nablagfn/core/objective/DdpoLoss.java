@@ -49,10 +49,7 @@ public final class DdpoLoss {
   }
 
   public DdpoLoss rowsPerExecution(int rows) {
-    if (rows < 0) {
-      throw new IllegalArgumentException("rowsPerExecution = " + rows + "; expected >= 0");
-    }
-    this.rowsPerExecution = rows;
+    this.rowsPerExecution = Columns.checkRowsPerExecution(rows);
     return this;
   }
 
@@ -123,7 +120,7 @@ public final class DdpoLoss {
     for (int r = 0; r < rows; r++) {
       adv[r] = trajectoryAdvantages[r % batch];
     }
-    int size = rowsPerExecution == 0 ? rows : Math.min(rows, rowsPerExecution);
+    int size = Columns.chunk(rowsPerExecution, rows);
     double loss = 0;
     double dev = 0;
     double clippedRows = 0;

@@ -213,15 +213,12 @@ public final class ResidualNablaDbLoss {
    * weights rows_chunk/rows: the same values up to float rounding.
    */
   public ResidualNablaDbLoss rowsPerExecution(int rows) {
-    if (rows < 0) {
-      throw new IllegalArgumentException("rowsPerExecution = " + rows + "; expected >= 0 (0 = all rows at once)");
-    }
-    this.rowsPerExecution = rows;
+    this.rowsPerExecution = Columns.checkRowsPerExecution(rows);
     return this;
   }
 
   private int chunk(TransitionBatch b) {
-    return rowsPerExecution == 0 ? b.rows() : Math.min(rowsPerExecution, b.rows());
+    return Columns.chunk(rowsPerExecution, b.rows());
   }
 
   /** Computes every stop-gradient input of the loss for a batch of transitions. */

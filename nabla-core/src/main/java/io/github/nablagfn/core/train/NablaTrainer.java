@@ -403,17 +403,13 @@ public final class NablaTrainer {
     INDArray[] states = new INDArray[n + 1];
     INDArray[] outputs = new INDArray[n];
     for (int i = 0; i <= n; i++) {
-      states[i] = rowsOf(traj.get("s." + i), from, to);
+      states[i] = Columns.rowsOrWhole(traj.get("s." + i), from, to);
     }
     for (int i = 0; i < n; i++) {
-      outputs[i] = rowsOf(traj.get("o." + i), from, to);
+      outputs[i] = Columns.rowsOrWhole(traj.get("o." + i), from, to);
     }
     INDArray c = conds == null ? null : Nd4j.createFromArray(Arrays.copyOfRange(conds, from, to));
     return new Trajectory(states, outputs, c);
-  }
-
-  private INDArray rowsOf(INDArray a, int from, int to) {
-    return from == 0 && to == a.size(0) ? a : Columns.rows(a, from, to);
   }
 
   /**

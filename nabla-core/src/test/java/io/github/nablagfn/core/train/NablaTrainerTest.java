@@ -134,12 +134,13 @@ class NablaTrainerTest {
     assertThat(Checkpoints.list(ckpt)).containsExactly(4L, 3L);
   }
 
-  /** A reward whose value is NaN: R(x) = aᵀx · NaN. */
-  private static Reward nanReward() {
+  /** A differentiable test reward given by its graph: {@code forward(x, condition)}. */
+  private static Reward graphReward(String name,
+      java.util.function.BiFunction<SDVariable, SDVariable, SDVariable> forward) {
     return new Reward() {
       @Override
       public String name() {
-        return "nan";
+        return name;
       }
 
       @Override
@@ -149,9 +150,14 @@ class NablaTrainerTest {
 
       @Override
       public SDVariable forward(GraphScope scope, SDVariable x, SDVariable condition) {
-        return x.sum(1).mul(Double.NaN);
+        return forward.apply(x, condition);
       }
     };
+  }
+
+  /** A reward whose value is NaN: R(x) = aᵀx · NaN. */
+  private static Reward nanReward() {
+    return graphReward("nan", (x, c) -> x.sum(1).mul(Double.NaN));
   }
 
   @Test
@@ -165,23 +171,8 @@ class NablaTrainerTest {
 
   /** R(x, c) = Σx / [c ≠ 2]: infinite (or NaN) for the samples of class 2 only. */
   private static Reward infiniteForClassTwo() {
-    return new Reward() {
-      @Override
-      public String name() {
-        return "inf-for-class-2";
-      }
-
-      @Override
-      public boolean differentiable() {
-        return true;
-      }
-
-      @Override
-      public SDVariable forward(GraphScope scope, SDVariable x, SDVariable condition) {
-        return x.sum(1).div(condition.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).neq(2.0)
-            .castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT));
-      }
-    };
+    return graphReward("inf-for-class-2", (x, c) -> x.sum(1).div(
+        c.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).neq(2.0).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT)));
   }
 
   @Test
