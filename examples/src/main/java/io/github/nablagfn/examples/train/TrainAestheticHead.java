@@ -4,6 +4,7 @@ import io.github.nablagfn.core.io.Safetensors;
 import io.github.nablagfn.core.nn.GraphScope;
 import io.github.nablagfn.core.optim.AdamW;
 import io.github.nablagfn.core.optim.LearningRate;
+import io.github.nablagfn.core.runtime.GraphRuns;
 import io.github.nablagfn.core.runtime.NablaRuntime;
 import io.github.nablagfn.core.runtime.Rng;
 import io.github.nablagfn.diffusion.data.Idx;
@@ -81,7 +82,7 @@ public final class TrainAestheticHead {
         int[] idx = java.util.Arrays.copyOfRange(perm, b * batch, Math.min(n, (b + 1) * batch));
         Map<String, INDArray> ph = Map.of("f", Nd4j.pullRows(trainF, 1, idx),
             "y", Nd4j.pullRows(yTrain.reshape(n, 1), 1, idx).reshape(idx.length));
-        OutAndGrad og = sd.calculateGradientsAndOutputs(ph, List.of("loss"), vars);
+        OutAndGrad og = GraphRuns.gradientsAndOutputs(sd, ph, List.of("loss"), vars);
         lossSum += og.getOutputs().get("loss").getDouble(0);
         opt.withLr(lr.at(step++)).step(head.parameters(), og.getGradients(), state);
       }

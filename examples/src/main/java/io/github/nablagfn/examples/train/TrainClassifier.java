@@ -4,6 +4,7 @@ import io.github.nablagfn.core.io.Safetensors;
 import io.github.nablagfn.core.nn.GraphScope;
 import io.github.nablagfn.core.optim.AdamW;
 import io.github.nablagfn.core.optim.LearningRate;
+import io.github.nablagfn.core.runtime.GraphRuns;
 import io.github.nablagfn.core.runtime.NablaRuntime;
 import io.github.nablagfn.core.runtime.Rng;
 import io.github.nablagfn.diffusion.data.Idx;
@@ -74,7 +75,7 @@ public final class TrainClassifier {
         int[] idx = java.util.Arrays.copyOfRange(perm, b * batch, (b + 1) * batch);
         Map<String, INDArray> ph = Map.of("x", Nd4j.pullRows(trainX.reshape(n, 1024), 1, idx).reshape(batch, 1, 32, 32),
             "y", Nd4j.pullRows(trainY.reshape(n, 1), 1, idx).reshape(batch));
-        OutAndGrad og = sd.calculateGradientsAndOutputs(ph, List.of("loss"), vars);
+        OutAndGrad og = GraphRuns.gradientsAndOutputs(sd, ph, List.of("loss"), vars);
         lossSum += og.getOutputs().get("loss").getDouble(0);
         opt.withLr(lr.at(step++)).step(clf.parameters(), og.getGradients(), state);
         if (step % 50 == 0) {

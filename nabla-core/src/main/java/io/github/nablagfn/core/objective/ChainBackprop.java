@@ -5,6 +5,7 @@ import io.github.nablagfn.core.model.DenoiserGraph;
 import io.github.nablagfn.core.nn.GraphScope;
 import io.github.nablagfn.core.nn.InputGradients;
 import io.github.nablagfn.core.reward.Reward;
+import io.github.nablagfn.core.runtime.GraphRuns;
 import io.github.nablagfn.core.runtime.NablaRuntime;
 import io.github.nablagfn.core.runtime.Rng;
 import io.github.nablagfn.core.sampler.GaussianStep;
@@ -182,7 +183,7 @@ public final class ChainBackprop {
       ph.put("c", c);
     }
     ph.put("w", Nd4j.scalar(DataType.FLOAT, -1.0f / rows));
-    OutAndGrad og = rewardGrad.calculateGradientsAndOutputs(ph, List.of("reward"), List.of("x"));
+    OutAndGrad og = GraphRuns.gradientsAndOutputs(rewardGrad, ph, List.of("reward"), List.of("x"));
     NablaRuntime.relieveMemory();
     return new INDArray[] {og.getOutputs().get("reward"), og.getGradients().get("x")};
   }
@@ -216,7 +217,7 @@ public final class ChainBackprop {
       ph.put("g", Columns.rowsOrWhole(g, from, to));
       List<String> vars = new ArrayList<>(policyVars);
       vars.add("x");
-      Map<String, INDArray> out = vjp.calculateGradients(ph, vars);
+      Map<String, INDArray> out = GraphRuns.gradients(vjp, ph, vars);
       gx.add(out.get("x"));
       for (String name : policy.parameters().names()) {
         INDArray pg = out.get(POLICY + name);

@@ -2,6 +2,7 @@ package io.github.nablagfn.core.objective;
 
 import io.github.nablagfn.core.model.Denoiser;
 import io.github.nablagfn.core.nn.GraphScope;
+import io.github.nablagfn.core.runtime.GraphRuns;
 import io.github.nablagfn.core.runtime.NablaRuntime;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -141,7 +142,7 @@ public final class DdpoLoss {
       ph.put("m_o", part.column(part.meanFromOutput));
       ph.put("inv_var", part.column(part.invVariance));
       ph.put("adv", Nd4j.createFromArray(java.util.Arrays.copyOfRange(adv, from, to)).castTo(DataType.FLOAT));
-      OutAndGrad og = sd.calculateGradientsAndOutputs(ph, List.of("loss", "ratio"), vars);
+      OutAndGrad og = GraphRuns.gradientsAndOutputs(sd, ph, List.of("loss", "ratio"), vars);
       loss += w * og.getOutputs().get("loss").getDouble(0);
       double[] ratio = og.getOutputs().get("ratio").castTo(DataType.DOUBLE).toDoubleVector();
       for (double r : ratio) {

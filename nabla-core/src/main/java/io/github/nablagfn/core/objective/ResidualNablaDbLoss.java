@@ -4,6 +4,7 @@ import io.github.nablagfn.core.model.Denoiser;
 import io.github.nablagfn.core.nn.GraphScope;
 import io.github.nablagfn.core.nn.InputGradients;
 import io.github.nablagfn.core.reward.Reward;
+import io.github.nablagfn.core.runtime.GraphRuns;
 import io.github.nablagfn.core.runtime.NablaRuntime;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -253,13 +254,13 @@ public final class ResidualNablaDbLoss {
   private Scores scoresOnce(TransitionBatch b) {
     // 1. rev_pf and ε at x_t, for θ and for the reference
     Map<String, INDArray> ph = scorePlaceholders(b, b.xT, b.t);
-    OutAndGrad pol = policyScores.calculateGradientsAndOutputs(ph, List.of("out"), List.of("x"));
+    OutAndGrad pol = GraphRuns.gradientsAndOutputs(policyScores, ph, List.of("out"), List.of("x"));
     NablaRuntime.relieveMemory();
     INDArray epsRef;
     INDArray scorePfRef;
     INDArray revPfRef;
     if (objective.residual()) {
-      OutAndGrad ref = referenceScores.calculateGradientsAndOutputs(ph, List.of("out"), List.of("x"));
+      OutAndGrad ref = GraphRuns.gradientsAndOutputs(referenceScores, ph, List.of("out"), List.of("x"));
       NablaRuntime.relieveMemory();
       epsRef = ref.getOutputs().get("out");
       INDArray muRef = b.xT.mul(b.column(b.meanFromSample)).addi(epsRef.mul(b.column(b.meanFromOutput)));
@@ -289,7 +290,7 @@ public final class ResidualNablaDbLoss {
     ph.put("a_x", b.column(aX));
     ph.put("a_o", b.column(aO));
     ph.put("w", Nd4j.createFromArray(w).castTo(DataType.FLOAT));
-    OutAndGrad og = rewardScores.calculateGradientsAndOutputs(ph, List.of("reward"), List.of("x"));
+    OutAndGrad og = GraphRuns.gradientsAndOutputs(rewardScores, ph, List.of("reward"), List.of("x"));
     NablaRuntime.relieveMemory();
     return new INDArray[] {og.getGradients().get("x"), og.getOutputs().get("reward")};
   }
@@ -361,7 +362,7 @@ public final class ResidualNablaDbLoss {
     ph.put("eps_old", b.epsOld);
     List<String> vars = new java.util.ArrayList<>(policyVars);
     vars.addAll(flowVars);
-    OutAndGrad og = loss.calculateGradientsAndOutputs(ph,
+    OutAndGrad og = GraphRuns.gradientsAndOutputs(loss, ph,
         List.of("loss_fwd", "loss_bwd", "loss_term", "loss_reg"), vars);
     NablaRuntime.relieveMemory();
     Map<String, INDArray> out = og.getOutputs();
@@ -407,7 +408,7 @@ public final class ResidualNablaDbLoss {
     ph.put("a_x", Columns.of(aX, rank));
     ph.put("a_o", Columns.of(aO, rank));
     ph.put("w", Nd4j.createFromArray(w).castTo(DataType.FLOAT));
-    INDArray rewardPart = rewardScores.calculateGradients(ph, "x").get("x");
+    INDArray rewardPart = GraphRuns.gradients(rewardScores, ph, List.of("x")).get("x");
     return flowOut == null ? rewardPart : rewardPart.addi(flowOut.evaluate(x, ts, condition));
   }
 

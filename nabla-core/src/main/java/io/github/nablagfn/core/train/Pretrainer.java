@@ -7,6 +7,7 @@ import io.github.nablagfn.core.nn.GraphScope;
 import io.github.nablagfn.core.nn.ParameterSet;
 import io.github.nablagfn.core.optim.AdamW;
 import io.github.nablagfn.core.optim.LearningRate;
+import io.github.nablagfn.core.runtime.GraphRuns;
 import io.github.nablagfn.core.runtime.NablaRuntime;
 import io.github.nablagfn.core.runtime.Rng;
 import io.github.nablagfn.core.schedule.NoiseSchedule;
@@ -165,7 +166,7 @@ public final class Pretrainer {
     Map<String, INDArray> ph = DenoiserGraph.placeholders(denoiser, xt, t, labels);
     ph.put(TARGET, target);
     org.nd4j.autodiff.samediff.api.OutAndGrad og =
-        sd.calculateGradientsAndOutputs(ph, java.util.List.of(LOSS), java.util.List.of(paramNames));
+        GraphRuns.gradientsAndOutputs(sd, ph, java.util.List.of(LOSS), java.util.List.of(paramNames));
     Map<String, INDArray> grads = og.getGradients();
     double loss = og.getOutputs().get(LOSS).getDouble(0);
     if (!Double.isFinite(loss)) {
