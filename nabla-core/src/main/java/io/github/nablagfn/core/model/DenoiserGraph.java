@@ -1,6 +1,7 @@
 package io.github.nablagfn.core.model;
 
 import io.github.nablagfn.core.nn.GraphScope;
+import io.github.nablagfn.core.runtime.GraphRuns;
 import io.github.nablagfn.core.sampler.Sampler;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -56,7 +57,7 @@ public final class DenoiserGraph implements Sampler.Model {
   /** The model output for x_t, per-row timesteps and labels (null for unconditional models). */
   @Override
   public INDArray predict(INDArray sample, int[] timesteps, INDArray condition) {
-    return sd.output(placeholders(denoiser, sample, timesteps, condition), OUT).get(OUT);
+    return GraphRuns.output(sd, placeholders(denoiser, sample, timesteps, condition), OUT).get(OUT);
   }
 
   /** Validated placeholder map for a denoiser graph. */

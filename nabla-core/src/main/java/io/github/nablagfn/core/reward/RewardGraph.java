@@ -1,6 +1,7 @@
 package io.github.nablagfn.core.reward;
 
 import io.github.nablagfn.core.nn.GraphScope;
+import io.github.nablagfn.core.runtime.GraphRuns;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -45,7 +46,7 @@ final class RewardGraph {
       ph.put("c", condition.castTo(DataType.INT64).reshape(x.size(0)));
     }
     synchronized (this) {
-      return sd.output(ph, out).get(out);
+      return GraphRuns.output(sd, ph, out).get(out);
     }
   }
 }

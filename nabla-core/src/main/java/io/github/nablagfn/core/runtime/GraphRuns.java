@@ -1,5 +1,6 @@
 package io.github.nablagfn.core.runtime;
 
+import java.lang.reflect.Field;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -14,6 +15,8 @@ import org.nd4j.autodiff.samediff.config.SDValue;
 import org.nd4j.autodiff.samediff.internal.InferenceSession;
 import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.nd4j.autodiff.samediff.api.OutAndGrad;
 
 /**
@@ -28,9 +31,26 @@ import org.nd4j.autodiff.samediff.api.OutAndGrad;
  * then closes every array that session still holds, except those sharing memory with the returned
  * arrays, the caller's placeholders, or the graph's variables and constants, and empties the map; the
  * memory goes back to the allocator at once and is reused by the next run.
+ *
+ * <p>Every session also records the id of each array it has released in a set that is never emptied
+ * ({@code InferenceSession.freedArrays}: ids are unique, so it only guards against a double release
+ * within one run); at ≈ 60 bytes per entry and tens of thousands of released arrays per sampling pass,
+ * that is a Java-heap leak of about a megabyte per iteration. {@link #output} and
+ * {@link #gradientsAndOutputs} empty it after each run.
  */
 public final class GraphRuns {
+  private static final Logger LOG = LoggerFactory.getLogger(GraphRuns.class);
+  private static final Field FREED_IDS = freedIdsField();
+
   private GraphRuns() {}
+
+  /** {@link SameDiff#output(Map, String...)}, then forgets the ids of the arrays the run released. */
+  public static Map<String, INDArray> output(SameDiff sd, Map<String, INDArray> placeholders,
+      String... outputs) {
+    Map<String, INDArray> out = sd.output(placeholders, outputs);
+    forgetReleasedIds(sd.getSessions().get(Thread.currentThread().getId()));
+    return out;
+  }
 
   /**
    * {@link SameDiff#calculateGradientsAndOutputs} followed by freeing the run's intermediates; the
@@ -93,6 +113,30 @@ public final class GraphRuns {
       }
     }
     values.clear();
+    forgetReleasedIds(session);
+  }
+
+  private static void forgetReleasedIds(InferenceSession session) {
+    if (session == null || FREED_IDS == null) {
+      return;
+    }
+    try {
+      ((Set<?>) FREED_IDS.get(session)).clear();
+    } catch (IllegalAccessException | ClassCastException e) {
+      LOG.debug("cannot empty the released-id set of a SameDiff session", e);
+    }
+  }
+
+  private static Field freedIdsField() {
+    try {
+      Field f = InferenceSession.class.getDeclaredField("freedArrays");
+      f.setAccessible(true);
+      return Set.class.isAssignableFrom(f.getType()) ? f : null;
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      LoggerFactory.getLogger(GraphRuns.class).warn("this SameDiff version has no InferenceSession.freedArrays;"
+          + " released-id sets are not emptied ({})", e.toString());
+      return null;
+    }
   }
 
   private static void protectParameters(List<long[]> kept, SameDiff sd) {

@@ -101,6 +101,28 @@ class GraphRunsTest {
     assertThat(gw.sumNumber().doubleValue()).isFinite();
   }
 
+  @Test
+  void outputForgetsTheReleasedIdsSameDiffWouldKeepForever() throws Exception {
+    SameDiff plain = graph(6);
+    SameDiff ours = graph(6);
+    Map<String, INDArray> ph = ph(7);
+    java.lang.reflect.Field freed = org.nd4j.autodiff.samediff.internal.InferenceSession.class
+        .getDeclaredField("freedArrays");
+    freed.setAccessible(true);
+    long tid = Thread.currentThread().getId();
+    int[] plainSizes = new int[3];
+    for (int run = 0; run < 3; run++) {
+      INDArray expected = plain.output(ph, "loss").get("loss");
+      INDArray got = GraphRuns.output(ours, ph, "loss").get("loss");
+      assertThat(bits(got)).isEqualTo(bits(expected));
+      plainSizes[run] = ((java.util.Set<?>) freed.get(plain.getSessions().get(tid))).size();
+      assertThat((java.util.Set<?>) freed.get(ours.getSessions().get(tid))).isEmpty();
+    }
+    // SameDiff's own set grows by the same number of ids every run after the first
+    assertThat(plainSizes[1] - plainSizes[0]).isPositive();
+    assertThat(plainSizes[2] - plainSizes[1]).isEqualTo(plainSizes[1] - plainSizes[0]);
+  }
+
   private static Map<String, INDArray> copies(OutAndGrad og) {
     Map<String, INDArray> m = new java.util.TreeMap<>();
     og.getOutputs().forEach((k, v) -> m.put("out:" + k, v.dup()));

@@ -1,6 +1,7 @@
 package io.github.nablagfn.rewards.metrics;
 
 import io.github.nablagfn.core.nn.GraphScope;
+import io.github.nablagfn.core.runtime.GraphRuns;
 import io.github.nablagfn.rewards.classifier.Classifier;
 import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -74,7 +75,7 @@ public final class ClassifierProbe {
     for (int from = 0, k = 0; from < n; from += batch, k++) {
       int to = Math.min(n, from + batch);
       INDArray x = images.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to)).dup();
-      Map<String, INDArray> out = sd.output(Map.of("x", x), "features", "log_softmax");
+      Map<String, INDArray> out = GraphRuns.output(sd, Map.of("x", x), "features", "log_softmax");
       feats[k] = out.get("features");
       INDArray ls = out.get("log_softmax");
       for (int i = from; i < to; i++) {
