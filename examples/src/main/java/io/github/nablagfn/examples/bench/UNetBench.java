@@ -16,6 +16,8 @@ import io.github.nablagfn.core.train.Pretrainer;
 import io.github.nablagfn.diffusion.unet.UNet;
 import io.github.nablagfn.diffusion.unet.UNetConfig;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -32,7 +34,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * Prints one JSON line per workload (median and min over the timed runs after warm-up) and the peak RSS.
  * Arguments: {@code [runs] [warmup]}. System properties: {@code bench.only} = a comma-separated list of
  * workloads (as the twin's {@code --only}); {@code bench.gcEvery=N} calls {@code System.gc()} after every
- * N-th timed call.
+ * N-th timed call; {@code bench.profile=true} times every op of one more {@code nabla_step} iteration
+ * ({@link io.github.nablagfn.core.runtime.OpProfile}) and prints the time per op group and the top ops.
  */
 public final class UNetBench {
   private UNetBench() {}
@@ -87,9 +90,50 @@ public final class UNetBench {
           .flowOptimizer(AdamW.lr(1e-3).betas(0.9, 0.999).weightDecay(1e-2).clipNorm(1.0))
           .conditions((rng, b) -> labels8).batchSize(8).seed(3).build();
       report("nabla_step", 8, time(trainer::step, runs, Math.max(1, warmup / 2)));
+      if (Boolean.getBoolean("bench.profile")) {
+        profile(trainer);
+      }
     }
     long rss = peakRssMb();
     System.out.printf("{\"info\": \"peak_rss_mb\", \"value\": %d}%n", rss);
+  }
+
+  /** Op groups of the profile: name prefixes of ND4J op types. */
+  private static final Map<String, List<String>> GROUPS = groups();
+
+  private static Map<String, List<String>> groups() {
+    Map<String, List<String>> g = new java.util.LinkedHashMap<>();
+    g.put("conv2d (+bp)", List.of("conv2d"));
+    g.put("matmul (+bp)", List.of("matmul", "mmul", "tensormmul"));
+    g.put("softmax (+bp)", List.of("softmax"));
+    g.put("reductions (+bp)", List.of("reduce_", "mean", "sum", "norm", "variance", "standard_deviation",
+        "moments"));
+    g.put("elementwise multiply/divide (+bp)", List.of("multiply", "divide", "realdiv", "mul"));
+    g.put("elementwise add/subtract (+bp)", List.of("add", "subtract", "sub", "rsub"));
+    g.put("activations (+bp)", List.of("silu", "swish", "sigmoid", "tanh", "gelu", "relu", "elu", "exp", "log",
+        "sqrt", "rsqrt", "square", "pow"));
+    g.put("shape (reshape, permute, concat, slice, ...)", List.of("reshape", "permute", "transpose", "concat",
+        "strided_slice", "slice", "stack", "unstack", "expand_dims", "squeeze", "tile", "gather", "identity",
+        "shape_of", "cast", "create_view", "upsampling", "split", "onehot", "zeros_as", "ones_as"));
+    return g;
+  }
+
+  /** One more iteration of the trainer with every op timed; prints op groups and the top ops. */
+  private static void profile(NablaTrainer trainer) {
+    io.github.nablagfn.core.runtime.OpProfile.start();
+    long t0 = System.nanoTime();
+    trainer.step();
+    double wall = (System.nanoTime() - t0) / 1e6;
+    var report = io.github.nablagfn.core.runtime.OpProfile.stop();
+    double ops = report.opNanos() / 1e6;
+    System.out.printf(java.util.Locale.ROOT, "{\"profile\": \"nabla_step\", \"wall_ms\": %.1f, "
+        + "\"graph_executions_ms\": %.1f, \"ops_ms\": %.1f}%n", wall, report.executionNanos() / 1e6, ops);
+    report.grouped(GROUPS).forEach((group, nanos) -> System.out.printf(java.util.Locale.ROOT,
+        "{\"profile\": \"nabla_step\", \"group\": \"%s\", \"ms\": %.1f, \"share_of_ops\": %.3f}%n",
+        group, nanos / 1e6, nanos / 1e6 / ops));
+    report.byTime().stream().limit(15).forEach(t -> System.out.printf(java.util.Locale.ROOT,
+        "{\"profile\": \"nabla_step\", \"op\": \"%s\", \"calls\": %d, \"ms\": %.1f}%n", t.op(), t.calls(),
+        t.nanos() / 1e6));
   }
 
   private static double[] time(Runnable r, int runs, int warmup) {

@@ -62,7 +62,12 @@ public final class GraphRuns {
   /** {@link SameDiff#output(Map, String...)}, then forgets the ids of the arrays the run released. */
   public static Map<String, INDArray> output(SameDiff sd, Map<String, INDArray> placeholders,
       String... outputs) {
+    OpProfile.Recorder profile = profiled(sd);
+    long t0 = System.nanoTime();
     Map<String, INDArray> out = sd.output(placeholders, outputs);
+    if (profile != null) {
+      profile.execution(System.nanoTime() - t0);
+    }
     forgetReleasedIds(sd.getSessions().get(Thread.currentThread().getId()));
     return out;
   }
@@ -73,8 +78,13 @@ public final class GraphRuns {
    */
   public static OutAndGrad gradientsAndOutputs(SameDiff sd, Map<String, INDArray> placeholders,
       Collection<String> outputs, Collection<String> gradientsOf) {
+    OpProfile.Recorder profile = profiled(sd);
+    long t0 = System.nanoTime();
     OutAndGrad og = RELEASE_DURING_RUN ? releasing(sd, placeholders, outputs, gradientsOf)
         : sd.calculateGradientsAndOutputs(placeholders, outputs, gradientsOf);
+    if (profile != null) {
+      profile.execution(System.nanoTime() - t0);
+    }
     List<INDArray> keep = new ArrayList<>();
     if (og.getOutputs() != null) {
       keep.addAll(og.getOutputs().values());
@@ -108,6 +118,7 @@ public final class GraphRuns {
       }
     }
     grad.setEnableCache(true);
+    grad.setListeners(sd.getListeners()); // as SameDiff's own gradient call does
     InferenceSession session = grad.getSessions().computeIfAbsent(Thread.currentThread().getId(),
         k -> SameDiff.getInferenceFactory().create(grad));
     if (!(session.getMmgr() instanceof Closing)) {
@@ -192,6 +203,19 @@ public final class GraphRuns {
     }
     values.clear();
     forgetReleasedIds(session);
+  }
+
+  /** Attaches the active {@link OpProfile} to the graph (and detaches a finished one); returns it. */
+  private static OpProfile.Recorder profiled(SameDiff sd) {
+    OpProfile.Recorder active = OpProfile.active();
+    List<org.nd4j.autodiff.listeners.Listener> listeners = sd.getListeners();
+    if (listeners != null) {
+      listeners.removeIf(l -> l instanceof OpProfile.Recorder && l != active);
+    }
+    if (active != null && (listeners == null || !listeners.contains(active))) {
+      sd.addListeners(active);
+    }
+    return active;
   }
 
   private static void forgetReleasedIds(InferenceSession session) {

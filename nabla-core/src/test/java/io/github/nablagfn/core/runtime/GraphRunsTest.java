@@ -123,6 +123,29 @@ class GraphRunsTest {
     assertThat(plainSizes[2] - plainSizes[1]).isEqualTo(plainSizes[1] - plainSizes[0]);
   }
 
+  @Test
+  void opProfileCountsEachOpOfEachRunAndDetachesWhenStopped() {
+    SameDiff sd = graph(8);
+    Map<String, INDArray> ph = ph(9);
+    INDArray before = GraphRuns.output(sd, ph, "loss").get("loss");
+    OpProfile.start();
+    for (int run = 0; run < 3; run++) {
+      assertThat(bits(GraphRuns.output(sd, ph, "loss").get("loss"))).isEqualTo(bits(before));
+    }
+    GraphRuns.gradientsAndOutputs(sd, ph, List.of("loss"), List.of("w"));
+    OpProfile.Report report = OpProfile.stop();
+    // forward: tanh once per run (3 runs + the forward part of the gradient run); backward: tanh_bp once
+    assertThat(report.ops().get("tanh").calls()).isEqualTo(4);
+    assertThat(report.ops().get("tanh_bp").calls()).isEqualTo(1);
+    assertThat(report.opNanos()).isPositive().isLessThanOrEqualTo(report.executionNanos());
+    assertThat(report.grouped(Map.of("activations", List.of("tanh"))).get("activations"))
+        .isEqualTo(report.ops().get("tanh").nanos() + report.ops().get("tanh_bp").nanos());
+    // stopped: the next run detaches the listener and nothing more is recorded anywhere
+    GraphRuns.output(sd, ph, "loss");
+    assertThat(sd.getListeners()).noneMatch(l -> l instanceof OpProfile.Recorder);
+    assertThat(OpProfile.stop().ops()).isEmpty();
+  }
+
   private static Map<String, INDArray> copies(OutAndGrad og) {
     Map<String, INDArray> m = new java.util.TreeMap<>();
     og.getOutputs().forEach((k, v) -> m.put("out:" + k, v.dup()));
