@@ -42,6 +42,9 @@ public final class UNetBench {
 
   public static void main(String[] args) {
     NablaRuntime.init();
+    if (System.getProperty("bench.helpers") != null) {
+      org.nd4j.linalg.factory.Nd4j.getEnvironment().allowHelpers(Boolean.getBoolean("bench.helpers"));
+    }
     int runs = args.length > 0 ? Integer.parseInt(args[0]) : 10;
     int warmup = args.length > 1 ? Integer.parseInt(args[1]) : 5;
     UNet unet = UNet.create(UNetConfig.small(), Rng.of(0));

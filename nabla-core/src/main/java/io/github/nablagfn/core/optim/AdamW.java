@@ -78,10 +78,31 @@ public record AdamW(double lr, double beta1, double beta2, double eps, double we
   public static double globalNorm(Map<String, INDArray> grads) {
     double sq = 0;
     for (INDArray g : grads.values()) {
-      double n = g.norm2Number().doubleValue();
+      double n = norm2(g);
       sq += n * n;
     }
     return Math.sqrt(sq);
+  }
+
+  /**
+   * ‖g‖₂ without float overflow or underflow: a float32 tensor's squares overflow above ≈ 1.8e19 (a
+   * finite gradient of 1e20 would read as an infinite norm, and be refused as non-finite) and underflow
+   * below ≈ 1e-19, so outside [1e-15, 1e15] the norm is taken of g / max|g| and scaled back in double.
+   * NaN or infinite entries still give a non-finite norm.
+   */
+  static double norm2(INDArray g) {
+    if (g.isEmpty()) {
+      return 0;
+    }
+    double amax = g.amaxNumber().doubleValue();
+    if (amax == 0) {
+      return g.norm2Number().doubleValue(); // 0, or NaN if g holds NaN only
+    }
+    if (!Double.isFinite(amax) || (amax >= 1e-15 && amax <= 1e15)) {
+      double n = g.norm2Number().doubleValue();
+      return Double.isFinite(amax) ? n : (Double.isNaN(n) ? Double.NaN : Double.POSITIVE_INFINITY);
+    }
+    return g.div(amax).norm2Number().doubleValue() * amax;
   }
 
   /**

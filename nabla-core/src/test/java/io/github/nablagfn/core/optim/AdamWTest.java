@@ -28,6 +28,43 @@ class AdamWTest {
     return p;
   }
 
+  @ParameterizedTest
+  @MethodSource("extremeScales")
+  void globalNormIsExactForFiniteGradientsAtAnyFloatScale(double scale) {
+    // entries 3·scale and 4·scale (and 12·scale in a second tensor): ‖·‖ = 13·scale exactly
+    Map<String, INDArray> g = new LinkedHashMap<>();
+    g.put("a", Nd4j.createFromArray(3f * (float) scale, -4f * (float) scale));
+    g.put("b", Nd4j.createFromArray(new float[][] {{0f, 12f * (float) scale}}));
+    double expected = 13 * (double) (float) scale;
+    assertThat(AdamW.globalNorm(g)).isFinite().isCloseTo(expected, within(expected * 1e-6));
+  }
+
+  static Stream<Double> extremeScales() {
+    return Stream.of(1e-30, 1e-20, 1e-3, 1.0, 1e10, 1e20, 1e30, 1e36);
+  }
+
+  @Test
+  void globalNormOfNanOrInfiniteEntriesIsNotFinite() {
+    assertThat(AdamW.globalNorm(Map.of("a", Nd4j.createFromArray(1f, Float.NaN)))).isNaN();
+    assertThat(AdamW.globalNorm(Map.of("a", Nd4j.createFromArray(1e30f, Float.POSITIVE_INFINITY)))).isInfinite();
+    assertThat(AdamW.globalNorm(Map.of("a", Nd4j.createFromArray(Float.NaN, Float.NaN)))).isNaN();
+    assertThat(AdamW.globalNorm(Map.of("a", Nd4j.zeros(DataType.FLOAT, 3)))).isZero();
+  }
+
+  @Test
+  void aHugeButFiniteGradientIsClippedAndApplied() {
+    ParameterSet params = new ParameterSet();
+    params.add("w", Nd4j.createFromArray(1f, 2f));
+    AdamW opt = AdamW.lr(0.1).betas(0.9, 0.999).weightDecay(0).clipNorm(1.0);
+    AdamW.State state = opt.newState(params);
+    Map<String, INDArray> g = new LinkedHashMap<>();
+    g.put("w", Nd4j.createFromArray(3e25f, -4e25f));
+    double norm = opt.step(params, g, state);
+    assertThat(norm).isCloseTo(5e25, within(5e25 * 1e-6));
+    // first Adam step moves each coordinate by lr against the gradient's sign
+    assertThat(params.get("w").toDoubleVector()).containsExactly(new double[] {0.9, 2.1}, within(1e-5));
+  }
+
   @Test
   void twoStepsEqualHandComputedValues() {
     // p = 1.0, g1 = 0.5, g2 = -0.25; lr 0.1, β = (0.9, 0.999), ε = 1e-8, λ = 0.01, no clip.
