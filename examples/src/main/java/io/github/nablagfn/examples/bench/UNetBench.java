@@ -35,7 +35,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * Arguments: {@code [runs] [warmup]}. System properties: {@code bench.only} = a comma-separated list of
  * workloads (as the twin's {@code --only}); {@code bench.gcEvery=N} calls {@code System.gc()} after every
  * N-th timed call; {@code bench.profile=true} times every op of one more {@code nabla_step} iteration
- * ({@link io.github.nablagfn.core.runtime.OpProfile}) and prints the time per op group and the top ops.
+ * ({@link io.github.nablagfn.core.runtime.OpProfile}) and prints the time per op group and the top ops;
+ * {@code bench.helpers=false} switches ND4J's platform helpers (oneDNN) off, to measure what they bring.
  */
 public final class UNetBench {
   private UNetBench() {}
