@@ -106,15 +106,6 @@ public final class Soak {
   }
 
   static double rssMb() {
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-        if (line.startsWith("VmRSS:")) {
-          return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-        }
-      }
-    } catch (java.io.IOException | NumberFormatException e) {
-      return -1;
-    }
-    return -1;
+    return UNetBench.procStatusMb("VmRSS");
   }
 }

@@ -170,10 +170,15 @@ public final class UNetBench {
 
   /** Peak resident set size of this process (VmHWM), in MB; -1 where /proc is unavailable. */
   static long peakRssMb() {
+    return (long) procStatusMb("VmHWM");
+  }
+
+  /** A size field of /proc/self/status (VmRSS, VmHWM, ...) in MB; -1 where /proc is unavailable. */
+  static double procStatusMb(String field) {
     try {
       for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
-        if (line.startsWith("VmHWM:")) {
-          return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+        if (line.startsWith(field + ":")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
         }
       }
     } catch (java.io.IOException | NumberFormatException e) {

@@ -95,12 +95,8 @@ public record AdamW(double lr, double beta1, double beta2, double eps, double we
       return 0;
     }
     double amax = g.amaxNumber().doubleValue();
-    if (amax == 0) {
-      return g.norm2Number().doubleValue(); // 0, or NaN if g holds NaN only
-    }
-    if (!Double.isFinite(amax) || (amax >= 1e-15 && amax <= 1e15)) {
-      double n = g.norm2Number().doubleValue();
-      return Double.isFinite(amax) ? n : (Double.isNaN(n) ? Double.NaN : Double.POSITIVE_INFINITY);
+    if (amax == 0 || !Double.isFinite(amax) || (amax >= 1e-15 && amax <= 1e15)) {
+      return g.norm2Number().doubleValue(); // a NaN or infinite entry makes this NaN or infinite
     }
     return g.div(amax).norm2Number().doubleValue() * amax;
   }
@@ -110,7 +106,11 @@ public record AdamW(double lr, double beta1, double beta2, double eps, double we
    * {@code clip_grad_norm_}: factor min(1, maxNorm/(norm + 1e-6)). Returns the norm before clipping.
    */
   public static double clipGlobalNorm(Map<String, INDArray> grads, double maxNorm) {
-    double norm = globalNorm(grads);
+    return clip(grads, globalNorm(grads), maxNorm);
+  }
+
+  /** Scales {@code grads} whose global norm is {@code norm} to at most {@code maxNorm}; returns norm. */
+  private static double clip(Map<String, INDArray> grads, double norm, double maxNorm) {
     if (Double.isFinite(maxNorm)) {
       double coef = maxNorm / (norm + 1e-6);
       if (coef < 1.0) {
@@ -145,7 +145,7 @@ public record AdamW(double lr, double beta1, double beta2, double eps, double we
     if (!Double.isFinite(norm)) {
       throw new ArithmeticException("non-finite gradient norm " + norm + "; parameters left unchanged");
     }
-    clipGlobalNorm(grads, clipNorm);
+    clip(grads, norm, clipNorm);
     long k = state.step() + 1;
     double bc1 = 1.0 - Math.pow(beta1, k);
     double bc2 = 1.0 - Math.pow(beta2, k);

@@ -10,6 +10,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
+import org.nd4j.autodiff.listeners.Listener;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
@@ -62,12 +64,7 @@ public final class GraphRuns {
   /** {@link SameDiff#output(Map, String...)}, then forgets the ids of the arrays the run released. */
   public static Map<String, INDArray> output(SameDiff sd, Map<String, INDArray> placeholders,
       String... outputs) {
-    OpProfile.Recorder profile = profiled(sd);
-    long t0 = System.nanoTime();
-    Map<String, INDArray> out = sd.output(placeholders, outputs);
-    if (profile != null) {
-      profile.execution(System.nanoTime() - t0);
-    }
+    Map<String, INDArray> out = profiled(sd, () -> sd.output(placeholders, outputs));
     forgetReleasedIds(sd.getSessions().get(Thread.currentThread().getId()));
     return out;
   }
@@ -78,13 +75,8 @@ public final class GraphRuns {
    */
   public static OutAndGrad gradientsAndOutputs(SameDiff sd, Map<String, INDArray> placeholders,
       Collection<String> outputs, Collection<String> gradientsOf) {
-    OpProfile.Recorder profile = profiled(sd);
-    long t0 = System.nanoTime();
-    OutAndGrad og = RELEASE_DURING_RUN ? releasing(sd, placeholders, outputs, gradientsOf)
-        : sd.calculateGradientsAndOutputs(placeholders, outputs, gradientsOf);
-    if (profile != null) {
-      profile.execution(System.nanoTime() - t0);
-    }
+    OutAndGrad og = profiled(sd, () -> RELEASE_DURING_RUN ? releasing(sd, placeholders, outputs, gradientsOf)
+        : sd.calculateGradientsAndOutputs(placeholders, outputs, gradientsOf));
     List<INDArray> keep = new ArrayList<>();
     if (og.getOutputs() != null) {
       keep.addAll(og.getOutputs().values());
@@ -125,8 +117,9 @@ public final class GraphRuns {
       session.setMmgr(new Closing());
     }
     Map<String, INDArray> all = grad.output(placeholders, names.toArray(new String[0]));
-    Map<String, INDArray> outs = outputs == null ? null : new HashMap<>();
+    Map<String, INDArray> outs = null;
     if (outputs != null) {
+      outs = new HashMap<>();
       for (String o : outputs) {
         outs.put(o, all.get(o));
       }
@@ -205,17 +198,24 @@ public final class GraphRuns {
     forgetReleasedIds(session);
   }
 
-  /** Attaches the active {@link OpProfile} to the graph (and detaches a finished one); returns it. */
-  private static OpProfile.Recorder profiled(SameDiff sd) {
+  /**
+   * Runs {@code run} on {@code sd} with the active {@link OpProfile} attached (a finished one is
+   * detached) and adds the run's wall time to it.
+   */
+  private static <T> T profiled(SameDiff sd, Supplier<T> run) {
     OpProfile.Recorder active = OpProfile.active();
-    List<org.nd4j.autodiff.listeners.Listener> listeners = sd.getListeners();
-    if (listeners != null) {
-      listeners.removeIf(l -> l instanceof OpProfile.Recorder && l != active);
+    List<Listener> listeners = sd.getListeners();
+    listeners.removeIf(l -> l instanceof OpProfile.Recorder && l != active);
+    if (active == null) {
+      return run.get();
     }
-    if (active != null && (listeners == null || !listeners.contains(active))) {
+    if (!listeners.contains(active)) {
       sd.addListeners(active);
     }
-    return active;
+    long t0 = System.nanoTime();
+    T result = run.get();
+    active.execution(System.nanoTime() - t0);
+    return result;
   }
 
   private static void forgetReleasedIds(InferenceSession session) {
@@ -235,7 +235,7 @@ public final class GraphRuns {
       f.setAccessible(true);
       return Set.class.isAssignableFrom(f.getType()) ? f : null;
     } catch (ReflectiveOperationException | RuntimeException e) {
-      LoggerFactory.getLogger(GraphRuns.class).warn("this SameDiff version has no InferenceSession.freedArrays;"
+      LOG.warn("this SameDiff version has no InferenceSession.freedArrays;"
           + " released-id sets are not emptied ({})", e.toString());
       return null;
     }
