@@ -418,13 +418,18 @@ public final class NablaTrainer {
    * ({@code reward_state.*}), as plain arrays.
    */
   public HostTensors workerState() {
+    return HostTensors.of(modelTensors());
+  }
+
+  /** The policy's and the flow's parameters and the reward's state, under their checkpoint names. */
+  private Map<String, INDArray> modelTensors() {
     Map<String, INDArray> tensors = new LinkedHashMap<>();
     policy.parameters().asMap().forEach((k, v) -> tensors.put("policy." + k, v));
     if (flow != null) {
       flow.parameters().asMap().forEach((k, v) -> tensors.put("flow." + k, v));
     }
     reward.state().forEach((k, v) -> tensors.put("reward_state." + k, v));
-    return HostTensors.of(tensors);
+    return tensors;
   }
 
   /** Loads {@link #workerState()} of a trainer of the same configuration; validated before anything changes. */
@@ -616,14 +621,11 @@ public final class NablaTrainer {
     if (checkpointDir == null) {
       throw new IllegalStateException("no checkpoint directory configured");
     }
-    Map<String, INDArray> tensors = new LinkedHashMap<>();
-    policy.parameters().asMap().forEach((k, v) -> tensors.put("policy." + k, v));
+    Map<String, INDArray> tensors = modelTensors();
     policyState.toTensors().forEach((k, v) -> tensors.put("opt.policy." + k, v));
     if (flow != null) {
-      flow.parameters().asMap().forEach((k, v) -> tensors.put("flow." + k, v));
       flowState.toTensors().forEach((k, v) -> tensors.put("opt.flow." + k, v));
     }
-    reward.state().forEach((k, v) -> tensors.put("reward_state." + k, v));
     Map<String, String> provenance = new LinkedHashMap<>();
     provenance.put("library", "nabla " + Optional.ofNullable(NablaTrainer.class.getPackage().getImplementationVersion())
         .orElse("development"));
@@ -655,24 +657,11 @@ public final class NablaTrainer {
             + " is '" + theirs + "' there but '" + e.getValue() + "' here");
       }
     }
-    Map<String, INDArray> pol = new LinkedHashMap<>();
-    Map<String, INDArray> polOpt = new LinkedHashMap<>();
-    Map<String, INDArray> flo = new LinkedHashMap<>();
-    Map<String, INDArray> floOpt = new LinkedHashMap<>();
-    Map<String, INDArray> rewardState = new LinkedHashMap<>();
-    c.tensors().forEach((k, v) -> {
-      if (k.startsWith("reward_state.")) {
-        rewardState.put(k.substring(13), v);
-      } else if (k.startsWith("opt.policy.")) {
-        polOpt.put(k.substring(11), v);
-      } else if (k.startsWith("opt.flow.")) {
-        floOpt.put(k.substring(9), v);
-      } else if (k.startsWith("policy.")) {
-        pol.put(k.substring(7), v);
-      } else if (k.startsWith("flow.")) {
-        flo.put(k.substring(5), v);
-      }
-    });
+    Map<String, INDArray> pol = withPrefix(c.tensors(), "policy.");
+    Map<String, INDArray> polOpt = withPrefix(c.tensors(), "opt.policy.");
+    Map<String, INDArray> flo = withPrefix(c.tensors(), "flow.");
+    Map<String, INDArray> floOpt = withPrefix(c.tensors(), "opt.flow.");
+    Map<String, INDArray> rewardState = withPrefix(c.tensors(), "reward_state.");
     AdamW.State ps;
     AdamW.State fs = null;
     try {
@@ -698,6 +687,17 @@ public final class NablaTrainer {
     history.clear();
     c.history().forEach(history::add);
     LOG.info("resumed from {} at iteration {}", c.manifest().getFileName(), iteration);
+  }
+
+  /** The tensors whose names start with {@code prefix}, with the prefix removed. */
+  private static Map<String, INDArray> withPrefix(Map<String, INDArray> tensors, String prefix) {
+    Map<String, INDArray> out = new LinkedHashMap<>();
+    tensors.forEach((k, v) -> {
+      if (k.startsWith(prefix)) {
+        out.put(k.substring(prefix.length()), v);
+      }
+    });
+    return out;
   }
 
   /** Builder; {@link #build()} validates every setting and names the field, value and allowed range. */
