@@ -65,7 +65,10 @@ public final class MixtureModesStudy {
     long t0 = System.nanoTime();
     new Pretrainer(base, schedule, AdamW.lr(2e-3).weightDecay(0), 512, 5)
         .learningRate(LearningRate.cosine(2e-3, 100, 4000, 0.05)).fit(data, 4000);
-    double[] ref = weights(data, sample(sampler, base));
+    INDArray baseSamples = sample(sampler, base);
+    double[] ref = weights(data, baseSamples);
+    double[] isTarget = tiltedWeights(data, baseSamples, new QuadraticReward(data.centres()[0], 2.07)
+        .evaluate(baseSamples, null).mul(beta).toDoubleVector());
     double width = 2.07;
     double var = 0.25 * 0.25;
     double[] c0 = data.centres()[0];
@@ -80,8 +83,9 @@ public final class MixtureModesStudy {
     for (int k = 0; k < 4; k++) {
       target[k] /= z;
     }
-    System.out.printf(Locale.ROOT, "{\"reference_weights\": %s, \"target_weights\": %s, \"beta\": %s, "
-        + "\"pretrain_s\": %.1f}%n", fmt(ref), fmt(target), beta, (System.nanoTime() - t0) / 1e9);
+    System.out.printf(Locale.ROOT, "{\"reference_weights\": %s, \"target_weights\": %s, "
+        + "\"target_weights_is\": %s, \"beta\": %s, \"pretrain_s\": %.1f}%n", fmt(ref), fmt(target), fmt(isTarget),
+        beta, (System.nanoTime() - t0) / 1e9);
     for (String m : methods) {
       MlpDenoiser policy = (MlpDenoiser) base.copy();
       Objective obj = objective(m);
@@ -116,6 +120,25 @@ public final class MixtureModesStudy {
 
   private static INDArray sample(Sampler sampler, MlpDenoiser d) {
     return sampler.sample(new DenoiserGraph(d), Rng.of(11).gaussian(4000, 2), null, Rng.of(12));
+  }
+
+  /**
+   * The residual objective's target mode weights from the pretrained chain's own samples: each sample
+   * weighted by exp(βR(x)) (self-normalised importance sampling), summed per nearest mode.
+   */
+  private static double[] tiltedWeights(GaussianMixtureData data, INDArray x, double[] betaR) {
+    double max = Arrays.stream(betaR).max().orElse(0);
+    double[] w = new double[data.centres().length];
+    double z = 0;
+    for (int i = 0; i < betaR.length; i++) {
+      double e = Math.exp(betaR[i] - max);
+      w[data.nearestMode(x.getRow(i).toDoubleVector())] += e;
+      z += e;
+    }
+    for (int k = 0; k < w.length; k++) {
+      w[k] /= z;
+    }
+    return w;
   }
 
   private static double[] weights(GaussianMixtureData data, INDArray x) {

@@ -44,7 +44,9 @@ public final class TiltedGaussianStudy {
         .learningRate(LearningRate.cosine(2e-3, 100, 3000, 0.05))
         .fit(new GaussianData(new double[] {0, 0}, new double[][] {{s, 0}, {0, s}}), 3000);
     Sampler sampler = Ddim.of(schedule, steps);
-    report("pretrained", -1, sampler.sample(new DenoiserGraph(policy), Rng.of(9).gaussian(4000, 2), null, Rng.of(10)));
+    INDArray base = sampler.sample(new DenoiserGraph(policy), Rng.of(9).gaussian(40000, 2), null, Rng.of(10));
+    report("pretrained", -1, base);
+    tiltTarget(base, beta);
     MlpDenoiser flowNet = MlpDenoiser.create(new MlpDenoiser.Config(2, 64, 2, 32, 0, PredictionType.EPSILON)
         .withZeroOutput(), Rng.of(2));
     NablaTrainer trainer = NablaTrainer.builder().policy(policy).flow(FlowModel.of(flowNet)).sampler(sampler)
@@ -73,6 +75,31 @@ public final class TiltedGaussianStudy {
       System.out.printf("{\"step\": %d, \"c_t\": %.4f, \"learned_mean\": [%.4f, %.4f]}%n", step, c,
           lf.getColumn(0).meanNumber().doubleValue(), lf.getColumn(1).meanNumber().doubleValue());
     }
+  }
+
+  /**
+   * The residual objective's own target: the pretrained chain's samples reweighted by exp(βx₁)
+   * (self-normalised importance sampling, with its effective sample size), and the Gaussian fit's tilt
+   * mean + β·cov·a.
+   */
+  private static void tiltTarget(INDArray x, double beta) {
+    double[] x1 = x.getColumn(0).toDoubleVector();
+    double[] x2 = x.getColumn(1).toDoubleVector();
+    double max = java.util.Arrays.stream(x1).max().orElse(0);
+    double sw = 0, sw2 = 0, m1 = 0, m2 = 0, q1 = 0;
+    for (int i = 0; i < x1.length; i++) {
+      double w = Math.exp(beta * (x1[i] - max));
+      sw += w;
+      sw2 += w * w;
+      m1 += w * x1[i];
+      m2 += w * x2[i];
+      q1 += w * x1[i] * x1[i];
+    }
+    double mean1 = x.getColumn(0).meanNumber().doubleValue();
+    double var1 = x.getColumn(0).varNumber().doubleValue();
+    System.out.printf("{\"tilt_target_is\": [%.4f, %.4f], \"tilt_var_is\": %.4f, \"ess\": %.0f, "
+        + "\"tilt_target_gauss\": %.4f}%n", m1 / sw, m2 / sw, q1 / sw - (m1 / sw) * (m1 / sw), sw * sw / sw2,
+        mean1 + beta * var1);
   }
 
   private static void report(String what, int iteration, INDArray x) {

@@ -557,14 +557,23 @@ public final class NablaTrainer {
   }
 
   /**
-   * K of N steps, one per stratum: boundaries b_j = ⌊j·N/K⌋, pick b_j + U{0..b_{j+1}−b_j−1}, then the
-   * last pick is replaced by the final step N−1 (always trained).
+   * K of N steps: the final step N−1 (always trained) and one step from each of K−1 strata of the other
+   * N−1 steps, boundaries b_j = ⌊j·(N−1)/(K−1)⌋, pick b_j + U{0..b_{j+1}−b_j−1}. Every step has a
+   * positive chance; with K = N every step is taken once. (Before 0.1.1 the strata covered all N steps
+   * and the last pick was replaced by N−1, so the steps of the last stratum but the final one were
+   * never trained: steps 40–48 of 50 at the default fraction 0.1.)
    */
   static int[] stratifiedSteps(int numSteps, int k, Rng rng) {
+    if (k < 1 || k > numSteps) {
+      throw new IllegalArgumentException(k + " transitions of a " + numSteps + "-step trajectory; expected 1.."
+          + numSteps);
+    }
     int[] picks = new int[k];
-    for (int j = 0; j < k; j++) {
-      int lo = (int) ((long) j * numSteps / k);
-      int hi = (int) ((long) (j + 1) * numSteps / k);
+    int strata = k - 1;
+    int rest = numSteps - 1;
+    for (int j = 0; j < strata; j++) {
+      int lo = (int) ((long) j * rest / strata);
+      int hi = (int) ((long) (j + 1) * rest / strata);
       picks[j] = lo + rng.nextInt(hi - lo);
     }
     picks[k - 1] = numSteps - 1;

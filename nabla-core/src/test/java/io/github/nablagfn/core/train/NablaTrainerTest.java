@@ -2,6 +2,7 @@ package io.github.nablagfn.core.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -269,12 +271,43 @@ class NablaTrainerTest {
     for (long seed = 0; seed < 50; seed++) {
       int[] s = NablaTrainer.stratifiedSteps(50, 5, Rng.of(seed));
       assertThat(s).hasSize(5);
+      // 4 strata over steps 0..48: [0, 12), [12, 24), [24, 36), [36, 49)
+      int[] lo = {0, 12, 24, 36, 49};
       for (int j = 0; j < 4; j++) {
-        assertThat(s[j]).isBetween(j * 10, j * 10 + 9);
+        assertThat(s[j]).isBetween(lo[j], lo[j + 1] - 1);
       }
       assertThat(s[4]).isEqualTo(49);
     }
     assertThat(NablaTrainer.stratifiedSteps(10, 10, Rng.of(1))).containsExactly(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
+    assertThat(NablaTrainer.stratifiedSteps(10, 1, Rng.of(1))).containsExactly(9);
+  }
+
+  /**
+   * Every step is trained: over many draws each of the N steps appears, and a non-final step's frequency
+   * is 1/(its stratum's width) (within 5 binomial standard errors). The final step is always drawn.
+   */
+  @ParameterizedTest(name = "N = {0}, K = {1}")
+  @CsvSource({"50, 5", "50, 10", "20, 3", "7, 7", "1000, 100"})
+  void everyStepHasItsStratumsChance(int n, int k) {
+    int draws = 4000;
+    int[] count = new int[n];
+    Rng rng = Rng.of(17);
+    for (int d = 0; d < draws; d++) {
+      for (int s : NablaTrainer.stratifiedSteps(n, k, rng.fork("draw", d))) {
+        count[s]++;
+      }
+    }
+    assertThat(count[n - 1]).isEqualTo(draws);
+    for (int j = 0; j < k - 1; j++) {
+      int lo = (int) ((long) j * (n - 1) / (k - 1));
+      int hi = (int) ((long) (j + 1) * (n - 1) / (k - 1));
+      double p = 1.0 / (hi - lo);
+      double se = Math.sqrt(draws * p * (1 - p));
+      for (int s = lo; s < hi; s++) {
+        assertThat((double) count[s]).as("draws of step %d of %d (K = %d)", s, n, k)
+            .isCloseTo(draws * p, within(5 * se + 1e-9));
+      }
+    }
   }
 
   @Test
