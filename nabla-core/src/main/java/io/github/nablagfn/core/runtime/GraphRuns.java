@@ -59,11 +59,35 @@ public final class GraphRuns {
   private static final boolean RELEASE_DURING_RUN =
       Boolean.parseBoolean(System.getProperty(RELEASE_PROPERTY, "true"));
 
+  /** System property: {@code false} runs every graph with SameDiff's session instead of a {@link GraphPlan}. */
+  public static final String PLANS_PROPERTY = "nabla.graphPlans";
+  private static volatile boolean plans = Boolean.parseBoolean(System.getProperty(PLANS_PROPERTY, "true"));
+  private static final ThreadLocal<Plans> THREAD_PLANS = ThreadLocal.withInitial(Plans::new);
+
   private GraphRuns() {}
 
-  /** {@link SameDiff#output(Map, String...)}, then forgets the ids of the arrays the run released. */
+  /** Runs {@code body} with plans switched on or off (tests compare both paths); not for concurrent use. */
+  static <T> T withPlans(boolean on, Supplier<T> body) {
+    boolean before = plans;
+    plans = on;
+    try {
+      return body.get();
+    } finally {
+      plans = before;
+    }
+  }
+
+  /**
+   * The graph's outputs for the placeholders: by the thread's {@link GraphPlan} for the graph when it can
+   * be planned (see {@link #PLANS_PROPERTY}), else {@link SameDiff#output(Map, String...)} followed by
+   * forgetting the ids of the arrays the run released. The returned arrays are the caller's.
+   */
   public static Map<String, INDArray> output(SameDiff sd, Map<String, INDArray> placeholders,
       String... outputs) {
+    GraphPlan plan = plans ? THREAD_PLANS.get().planFor(sd, List.of(outputs)) : null;
+    if (plan != null) {
+      return profiled(sd, () -> plan.run(placeholders));
+    }
     Map<String, INDArray> out = profiled(sd, () -> sd.output(placeholders, outputs));
     forgetReleasedIds(sd.getSessions().get(Thread.currentThread().getId()));
     return out;
@@ -75,6 +99,12 @@ public final class GraphRuns {
    */
   public static OutAndGrad gradientsAndOutputs(SameDiff sd, Map<String, INDArray> placeholders,
       Collection<String> outputs, Collection<String> gradientsOf) {
+    if (plans) {
+      OutAndGrad planned = planned(sd, placeholders, outputs, gradientsOf);
+      if (planned != null) {
+        return planned;
+      }
+    }
     OutAndGrad og = profiled(sd, () -> RELEASE_DURING_RUN ? releasing(sd, placeholders, outputs, gradientsOf)
         : sd.calculateGradientsAndOutputs(placeholders, outputs, gradientsOf));
     List<INDArray> keep = new ArrayList<>();
@@ -88,11 +118,24 @@ public final class GraphRuns {
     return og;
   }
 
-  private static OutAndGrad releasing(SameDiff sd, Map<String, INDArray> placeholders,
-      Collection<String> outputs, Collection<String> gradientsOf) {
+  /** The gradient run by the thread's plan of the grad function, or null if it cannot be planned. */
+  private static OutAndGrad planned(SameDiff sd, Map<String, INDArray> placeholders, Collection<String> outputs,
+      Collection<String> gradientsOf) {
     sd.createGradFunction();
     SameDiff grad = sd.getFunction("grad");
     List<String> names = new ArrayList<>();
+    Map<String, String> gradName = gradientNames(sd, outputs, gradientsOf, names);
+    GraphPlan plan = THREAD_PLANS.get().planFor(grad, names);
+    if (plan == null) {
+      return null;
+    }
+    Map<String, INDArray> all = profiled(sd, () -> plan.run(placeholders));
+    return split(all, outputs, gradientsOf, gradName);
+  }
+
+  /** Fills {@code names} with the outputs and the gradient variables to compute; returns var → gradient name. */
+  private static Map<String, String> gradientNames(SameDiff sd, Collection<String> outputs,
+      Collection<String> gradientsOf, List<String> names) {
     if (outputs != null) {
       names.addAll(outputs);
     }
@@ -109,14 +152,11 @@ public final class GraphRuns {
         }
       }
     }
-    grad.setEnableCache(true);
-    grad.setListeners(sd.getListeners()); // as SameDiff's own gradient call does
-    InferenceSession session = grad.getSessions().computeIfAbsent(Thread.currentThread().getId(),
-        k -> SameDiff.getInferenceFactory().create(grad));
-    if (!(session.getMmgr() instanceof Closing)) {
-      session.setMmgr(new Closing());
-    }
-    Map<String, INDArray> all = grad.output(placeholders, names.toArray(new String[0]));
+    return gradName;
+  }
+
+  private static OutAndGrad split(Map<String, INDArray> all, Collection<String> outputs,
+      Collection<String> gradientsOf, Map<String, String> gradName) {
     Map<String, INDArray> outs = null;
     if (outputs != null) {
       outs = new HashMap<>();
@@ -127,6 +167,78 @@ public final class GraphRuns {
     Map<String, INDArray> grads = gradientsOf == null ? null : new HashMap<>();
     gradName.forEach((v, g) -> grads.put(v, all.get(g)));
     return new OutAndGrad(outs, grads);
+  }
+
+  private static OutAndGrad releasing(SameDiff sd, Map<String, INDArray> placeholders,
+      Collection<String> outputs, Collection<String> gradientsOf) {
+    sd.createGradFunction();
+    SameDiff grad = sd.getFunction("grad");
+    List<String> names = new ArrayList<>();
+    Map<String, String> gradName = gradientNames(sd, outputs, gradientsOf, names);
+    grad.setEnableCache(true);
+    grad.setListeners(sd.getListeners()); // as SameDiff's own gradient call does
+    InferenceSession session = grad.getSessions().computeIfAbsent(Thread.currentThread().getId(),
+        k -> SameDiff.getInferenceFactory().create(grad));
+    if (!(session.getMmgr() instanceof Closing)) {
+      session.setMmgr(new Closing());
+    }
+    Map<String, INDArray> all = grad.output(placeholders, names.toArray(new String[0]));
+    return split(all, outputs, gradientsOf, gradName);
+  }
+
+  /**
+   * The calling thread's plans, by graph identity (SameDiff's own equals/hashCode walk the whole graph)
+   * and weakly, so a dropped graph's plans go with it.
+   */
+  private static final class Plans {
+    private static final GraphPlan UNSUPPORTED = null;
+    private final Map<Integer, List<Entry>> byIdentity = new HashMap<>();
+    private int lookups;
+
+    private static final class Entry {
+      final java.lang.ref.WeakReference<SameDiff> graph;
+      final Map<List<String>, java.util.Optional<GraphPlan>> plans = new HashMap<>();
+
+      Entry(SameDiff sd) {
+        graph = new java.lang.ref.WeakReference<>(sd);
+      }
+    }
+
+    GraphPlan planFor(SameDiff sd, List<String> outputs) {
+      if (++lookups % 256 == 0) {
+        purge();
+      }
+      List<Entry> bucket = byIdentity.computeIfAbsent(System.identityHashCode(sd), k -> new ArrayList<>());
+      Entry entry = null;
+      for (Entry e : bucket) {
+        if (e.graph.get() == sd) {
+          entry = e;
+        }
+      }
+      if (entry == null) {
+        entry = new Entry(sd);
+        bucket.add(entry);
+      }
+      return entry.plans.computeIfAbsent(List.copyOf(outputs), o -> {
+        String why = GraphPlan.supports(sd, o);
+        if (why != null) {
+          LOG.debug("graph runs through SameDiff's session: {}", why);
+          return java.util.Optional.ofNullable(UNSUPPORTED);
+        }
+        return java.util.Optional.of(new GraphPlan(sd, o));
+      }).orElse(null);
+    }
+
+    private void purge() {
+      byIdentity.values().forEach(b -> b.removeIf(e -> {
+        if (e.graph.get() != null) {
+          return false;
+        }
+        e.plans.values().forEach(p -> p.ifPresent(GraphPlan::close));
+        return true;
+      }));
+      byIdentity.values().removeIf(List::isEmpty);
+    }
   }
 
   /** Allocates fresh arrays and closes each one SameDiff releases. */

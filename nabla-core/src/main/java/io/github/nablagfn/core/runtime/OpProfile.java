@@ -126,6 +126,15 @@ public final class OpProfile {
       }
     }
 
+    /** One op executed outside SameDiff's session (by a {@link GraphPlan}). */
+    void op(String name, long nanos) {
+      synchronized (totals) {
+        long[] v = totals.computeIfAbsent(name, k -> new long[2]);
+        v[0]++;
+        v[1] += nanos;
+      }
+    }
+
     void execution(long nanos) {
       synchronized (totals) {
         executionNanos += nanos;

@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.api.OutAndGrad;
@@ -37,8 +39,16 @@ class GraphRunsTest {
     return Map.of("x", Nd4j.randn(DataType.FLOAT, 5, 3));
   }
 
-  @Test
-  void gradientsAndOutputsEqualSameDiffsOwnAndStayValidAcrossRuns() {
+  @ParameterizedTest(name = "plans {0}")
+  @ValueSource(booleans = {false, true})
+  void gradientsAndOutputsEqualSameDiffsOwnAndStayValidAcrossRuns(boolean plans) {
+    GraphRuns.withPlans(plans, () -> {
+      gradientsAndOutputsEqualSameDiffsOwn(plans);
+      return null;
+    });
+  }
+
+  private void gradientsAndOutputsEqualSameDiffsOwn(boolean plans) {
     SameDiff plain = graph(1);
     SameDiff freed = graph(1);
     Map<String, INDArray> ph1 = ph(2);
@@ -54,9 +64,11 @@ class GraphRunsTest {
     // the first run's returned arrays are untouched by the second run and by the freeing
     assertSame(copies(got1), e1);
     assertSame(copies(got2), copies(expected2));
-    // the session holds nothing from the last run
-    assertThat(freed.getFunction("grad").getSessions().get(Thread.currentThread().getId())
-        .getNodeValueOutputs()).isEmpty();
+    if (!plans) {
+      // the session holds nothing from the last run
+      assertThat(freed.getFunction("grad").getSessions().get(Thread.currentThread().getId())
+          .getNodeValueOutputs()).isEmpty();
+    }
     // placeholders and parameters are never closed
     assertThat(ph1.get("x").wasClosed()).isFalse();
     assertThat(ph2.get("x").wasClosed()).isFalse();
@@ -102,7 +114,18 @@ class GraphRunsTest {
   }
 
   @Test
-  void outputForgetsTheReleasedIdsSameDiffWouldKeepForever() throws Exception {
+  void outputForgetsTheReleasedIdsSameDiffWouldKeepForever() {
+    GraphRuns.withPlans(false, () -> {
+      try {
+        outputForgetsTheReleasedIds();
+      } catch (ReflectiveOperationException e) {
+        throw new AssertionError(e);
+      }
+      return null;
+    });
+  }
+
+  private void outputForgetsTheReleasedIds() throws ReflectiveOperationException {
     SameDiff plain = graph(6);
     SameDiff ours = graph(6);
     Map<String, INDArray> ph = ph(7);
@@ -123,8 +146,16 @@ class GraphRunsTest {
     assertThat(plainSizes[2] - plainSizes[1]).isEqualTo(plainSizes[1] - plainSizes[0]);
   }
 
-  @Test
-  void opProfileCountsEachOpOfEachRunAndDetachesWhenStopped() {
+  @ParameterizedTest(name = "plans {0}")
+  @ValueSource(booleans = {false, true})
+  void opProfileCountsEachOpOfEachRunAndDetachesWhenStopped(boolean plans) {
+    GraphRuns.withPlans(plans, () -> {
+      opProfileCounts();
+      return null;
+    });
+  }
+
+  private void opProfileCounts() {
     SameDiff sd = graph(8);
     Map<String, INDArray> ph = ph(9);
     INDArray before = GraphRuns.output(sd, ph, "loss").get("loss");

@@ -19,9 +19,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The gradient runs that release arrays during the backward pass ({@link GraphRuns}) give the same bits
- * as SameDiff's own {@code calculateGradientsAndOutputs} on the small U-Net (attention, GroupNorm,
- * skips, conditioning: every op kind the models use), over several runs of the same graph.
+ * {@link GraphRuns} (by default a {@code GraphPlan}: the graph compiled once per input shape and run op by
+ * op into planned buffers) gives the same bits as SameDiff's own {@code output} and
+ * {@code calculateGradientsAndOutputs} on the small U-Net (attention, GroupNorm, skips, conditioning:
+ * every op kind the models use), over several runs of the same graph with changing batch sizes.
  */
 class UNetGraphRunsTest {
   private static SameDiff lossGraph(UNet unet) {
@@ -56,6 +57,23 @@ class UNetGraphRunsTest {
         assertThat(bits(got.getGradients().get(v))).as("gradient of %s, run %d", v, run)
             .isEqualTo(bits(expected.getGradients().get(v)));
       }
+    }
+  }
+
+  @Test
+  void forwardRunsEqualSameDiffsOwnBitForBit() {
+    NablaRuntime.init();
+    io.github.nablagfn.core.model.DenoiserGraph graph =
+        new io.github.nablagfn.core.model.DenoiserGraph(UNet.create(UNetConfig.small(), Rng.of(12)));
+    SameDiff sd = graph.graph();
+    for (int b : new int[] {3, 2, 3, 4}) {
+      Nd4j.getRandom().setSeed(200 + b);
+      Map<String, INDArray> ph = Map.of("x", Nd4j.randn(DataType.FLOAT, b, 1, 32, 32),
+          "t", Nd4j.createFromArray(new double[] {10, 500, 990, 3}).get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, b)).dup(),
+          "c", Nd4j.createFromArray(new long[] {1, 7, 3, 0}).get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, b)).dup());
+      INDArray expected = sd.output(ph, "out").get("out");
+      INDArray got = GraphRuns.output(sd, ph, "out").get("out");
+      assertThat(bits(got)).as("batch %d", b).isEqualTo(bits(expected));
     }
   }
 

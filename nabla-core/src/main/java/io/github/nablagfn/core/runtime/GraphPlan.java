@@ -1,0 +1,483 @@
+package io.github.nablagfn.core.runtime;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.nd4j.autodiff.functions.DifferentialFunction;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.VariableType;
+import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.autodiff.samediff.internal.Variable;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.BaseOp;
+import org.nd4j.linalg.api.ops.BaseReduceOp;
+import org.nd4j.linalg.api.ops.CustomOp;
+import org.nd4j.linalg.api.ops.DynamicCustomOp;
+import org.nd4j.linalg.api.ops.Op;
+import org.nd4j.linalg.api.ops.OpContext;
+import org.nd4j.linalg.api.ops.ReduceOp;
+import org.nd4j.linalg.api.ops.ScalarOp;
+import org.nd4j.linalg.api.ops.impl.transforms.same.Identity;
+import org.nd4j.linalg.api.shape.LongShapeDescriptor;
+import org.nd4j.linalg.api.shape.Shape;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * A compiled execution of a SameDiff graph without control flow: the ops needed for a fixed set of
+ * outputs in topological order, each with its own op context, executed directly by ND4J.
+ *
+ * <p>What SameDiff's {@code InferenceSession} does per op on every run (dependency tracking, output
+ * shape calculation, a fresh allocation, array-release bookkeeping) is done here once per input-shape
+ * signature: the first run with a new set of placeholder shapes plans where every intermediate lives,
+ * reusing a buffer of the same shape as soon as its last reader has run; later runs with the same
+ * shapes execute the ops into the very same arrays. Memory held between runs is the plan's buffers
+ * (the peak of live intermediates, not their sum); returned arrays are copies, valid for ever.
+ *
+ * <p>Graphs with control flow, tensor arrays, in-place assignment or views (anything but plain custom
+ * and legacy ops and identities) are refused at construction ({@link #supports}); callers fall back to
+ * SameDiff. Intermediate shapes must follow from the placeholder shapes, which holds for graphs without
+ * data-dependent shape ops; a plan re-checks every op's output shapes on the first run of a signature.
+ */
+final class GraphPlan {
+  private final SameDiff sd;
+  private final String[] outputs;
+  private final List<Step> steps = new ArrayList<>();
+  private final Map<String, Integer> slot = new HashMap<>();
+  private final List<String> placeholderNames = new ArrayList<>();
+  private final int[] placeholderSlots;
+  private final SDVariable[] fixedVars;
+  private final int[] fixedSlots;
+  private final int[] outputSlots;
+  private final int[] uses;
+  private final Map<List<Long>, Planned> plans = new HashMap<>();
+  private final INDArray[] values;
+
+  /** One op: where its inputs and outputs live in the slot table. */
+  private static final class Step {
+    final SameDiffOp op;
+    final DifferentialFunction df;
+    final int[] in;
+    final int[] out;
+    final int[] distinctIn;
+    final OpContext oc = Nd4j.getExecutioner().buildContext();
+    final boolean identity;
+    /** The arrays the op context currently holds (null before the first run). */
+    INDArray[] setIn;
+    INDArray[] setOut;
+
+    Step(SameDiffOp op, int[] in, int[] out) {
+      this.op = op;
+      this.df = op.getOp();
+      this.in = in;
+      this.out = out;
+      this.distinctIn = Arrays.stream(in).distinct().toArray();
+      this.identity = df instanceof Identity;
+    }
+  }
+
+  /** Whether {@code sd} can be planned for {@code outputs}; null if so, else the reason. */
+  static String supports(SameDiff sd, Collection<String> outputs) {
+    for (SameDiffOp op : neededOps(sd, outputs)) {
+      DifferentialFunction df = op.getOp();
+      boolean plain = df instanceof Identity
+          || (df instanceof DynamicCustomOp && !df.getClass().getName().contains(".controlflow.")
+              && !df.getClass().getName().contains(".shape.tensorops.")
+              && !df.getClass().getSimpleName().equals("Assign")
+              && !df.getClass().getSimpleName().equals("CreateView")
+              && !df.getClass().getSimpleName().equals("Invoke"))
+          || (df instanceof BaseOp && !(df instanceof CustomOp));
+      if (!plain) {
+        return "op " + op.getName() + " (" + df.getClass().getSimpleName() + ")";
+      }
+    }
+    return null;
+  }
+
+  GraphPlan(SameDiff sd, Collection<String> outputs) {
+    this.sd = sd;
+    this.outputs = outputs.toArray(new String[0]);
+    List<SameDiffOp> ops = neededOps(sd, outputs);
+    Set<String> produced = new LinkedHashSet<>();
+    for (SameDiffOp op : ops) {
+      if (op.getOutputsOfOp() != null) {
+        produced.addAll(op.getOutputsOfOp());
+      }
+    }
+    List<SDVariable> fixed = new ArrayList<>();
+    List<Integer> fixedSlotList = new ArrayList<>();
+    for (SameDiffOp op : ops) {
+      DifferentialFunction df = op.getOp();
+      String[] args = df.argNames();
+      int[] in = new int[args == null ? 0 : args.length];
+      for (int i = 0; i < in.length; i++) {
+        String a = args[i];
+        Integer s = slot.get(a);
+        if (s == null) {
+          s = slot.size();
+          slot.put(a, s);
+          SDVariable v = sd.getVariable(a);
+          if (v.isPlaceHolder()) {
+            placeholderNames.add(a);
+          } else if (v.getVariableType() == VariableType.VARIABLE || v.getVariableType() == VariableType.CONSTANT) {
+            fixed.add(v);
+            fixedSlotList.add(s);
+          } else if (!produced.contains(a)) {
+            throw new IllegalStateException("graph variable '" + a + "' has no producer");
+          }
+        }
+        in[i] = s;
+      }
+      String[] outNames = df.outputVariablesNames();
+      int[] out = new int[outNames.length];
+      for (int i = 0; i < out.length; i++) {
+        out[i] = slot.computeIfAbsent(outNames[i], k -> slot.size());
+      }
+      steps.add(new Step(op, in, out));
+    }
+    outputSlots = new int[this.outputs.length];
+    for (int i = 0; i < outputSlots.length; i++) {
+      String o = this.outputs[i];
+      Integer s = slot.get(o);
+      if (s == null) {
+        s = slot.size();
+        slot.put(o, s);
+        SDVariable v = sd.getVariable(o);
+        if (v.isPlaceHolder()) {
+          placeholderNames.add(o);
+        } else {
+          fixed.add(v);
+          fixedSlotList.add(s);
+        }
+      }
+      outputSlots[i] = s;
+    }
+    placeholderSlots = placeholderNames.stream().mapToInt(slot::get).toArray();
+    fixedVars = fixed.toArray(new SDVariable[0]);
+    fixedSlots = fixedSlotList.stream().mapToInt(Integer::intValue).toArray();
+    uses = new int[slot.size()];
+    for (Step s : steps) {
+      for (int i : s.distinctIn) {
+        uses[i]++;
+      }
+    }
+    for (int o : outputSlots) {
+      uses[o] = Integer.MAX_VALUE / 2; // never released
+    }
+    values = new INDArray[slot.size()];
+  }
+
+  /** The ops that {@code outputs} depend on, in an order where every op follows its inputs' producers. */
+  private static List<SameDiffOp> neededOps(SameDiff sd, Collection<String> outputs) {
+    Map<String, SameDiffOp> needed = new LinkedHashMap<>();
+    Deque<String> todo = new ArrayDeque<>(outputs);
+    Map<String, Variable> vars = sd.getVariables();
+    while (!todo.isEmpty()) {
+      String v = todo.pop();
+      Variable var = vars.get(v);
+      if (var == null) {
+        throw new IllegalArgumentException("no variable '" + v + "' in the graph");
+      }
+      String producer = var.getOutputOfOp();
+      if (producer == null || needed.containsKey(producer)) {
+        continue;
+      }
+      SameDiffOp op = sd.getOps().get(producer);
+      needed.put(producer, op);
+      if (op.getInputsToOp() != null) {
+        todo.addAll(op.getInputsToOp());
+      }
+    }
+    // Kahn's algorithm over the needed ops
+    Map<String, Integer> pending = new HashMap<>();
+    Map<String, List<String>> consumers = new HashMap<>();
+    Deque<String> ready = new ArrayDeque<>();
+    for (SameDiffOp op : needed.values()) {
+      int n = 0;
+      for (String in : op.getInputsToOp() == null ? List.<String>of() : new LinkedHashSet<>(op.getInputsToOp())) {
+        String p = vars.get(in).getOutputOfOp();
+        if (p != null && needed.containsKey(p)) {
+          n++;
+          consumers.computeIfAbsent(p, k -> new ArrayList<>()).add(op.getName());
+        }
+      }
+      pending.put(op.getName(), n);
+      if (n == 0) {
+        ready.add(op.getName());
+      }
+    }
+    List<SameDiffOp> order = new ArrayList<>();
+    // walk in SameDiff's insertion order where possible, for reproducible plans
+    List<String> insertion = new ArrayList<>(sd.getOps().keySet());
+    Map<String, Integer> rank = new HashMap<>();
+    for (int i = 0; i < insertion.size(); i++) {
+      rank.put(insertion.get(i), i);
+    }
+    java.util.PriorityQueue<String> queue =
+        new java.util.PriorityQueue<>((a, b) -> Integer.compare(rank.get(a), rank.get(b)));
+    queue.addAll(ready);
+    while (!queue.isEmpty()) {
+      String name = queue.poll();
+      order.add(needed.get(name));
+      for (String c : consumers.getOrDefault(name, List.of())) {
+        int left = pending.merge(c, -1, Integer::sum);
+        if (left == 0) {
+          queue.add(c);
+        }
+      }
+    }
+    if (order.size() != needed.size()) {
+      throw new IllegalStateException("graph has a cycle among " + needed.size() + " ops");
+    }
+    return order;
+  }
+
+  /** Where one signature's outputs live: arena slot per op output, resolved arrays per arena generation. */
+  private static final class Planned {
+    final PlanArena.Slot[][] slots;
+    INDArray[][] arrays;
+    long generation = -1;
+
+    Planned(PlanArena.Slot[][] slots) {
+      this.slots = slots;
+    }
+  }
+
+  /** Runs the plan with the calling thread's arena; the returned arrays are the caller's. */
+  Map<String, INDArray> run(Map<String, INDArray> placeholders) {
+    PlanArena arena = PlanArena.current();
+    List<Long> signature = new ArrayList<>();
+    for (int i = 0; i < placeholderSlots.length; i++) {
+      INDArray a = placeholders == null ? null : placeholders.get(placeholderNames.get(i));
+      if (a == null) {
+        throw new IllegalArgumentException("no array given for placeholder '" + placeholderNames.get(i) + "'");
+      }
+      values[placeholderSlots[i]] = a;
+      signature.add((long) a.dataType().ordinal());
+      for (long d : a.shape()) {
+        signature.add(d);
+      }
+      signature.add(-1L);
+    }
+    for (int i = 0; i < fixedSlots.length; i++) {
+      values[fixedSlots[i]] = fixedVars[i].getArr();
+    }
+    OpProfile.Recorder profile = OpProfile.active();
+    try {
+      Planned planned = plans.get(signature);
+      if (planned == null) {
+        if (plans.size() >= MAX_SIGNATURES) {
+          plans.clear();
+        }
+        planned = planAndRun(arena, profile);
+        plans.put(signature, planned);
+      } else {
+        if (planned.generation != arena.generation()) {
+          planned.arrays = arena.resolve(planned.slots);
+          planned.generation = arena.generation();
+        }
+        arena.touch(planned.slots);
+        for (int k = 0; k < steps.size(); k++) {
+          Step s = steps.get(k);
+          INDArray[] outs = s.identity ? new INDArray[] {values[s.in[0]]} : planned.arrays[k];
+          for (int i = 0; i < s.out.length; i++) {
+            values[s.out[i]] = outs[i];
+          }
+          if (!s.identity) {
+            execute(s, outs, profile);
+          }
+        }
+      }
+      Map<String, INDArray> result = new HashMap<>();
+      for (int i = 0; i < outputs.length; i++) {
+        result.put(outputs[i], values[outputSlots[i]].dup());
+      }
+      return result;
+    } finally {
+      Arrays.fill(values, null);
+      arena.finishedRun();
+    }
+  }
+
+  /** Signatures (placeholder shapes) kept per plan; more are rare (a changing batch size) and reset the cache. */
+  private static final int MAX_SIGNATURES = 8;
+
+  /**
+   * First run of a signature: each op output takes a free arena slot of its shape (a slot frees when the
+   * last reader of its array has run), and the op runs into it.
+   */
+  private Planned planAndRun(PlanArena arena, OpProfile.Recorder profile) {
+    PlanArena.Slot[][] slots = new PlanArena.Slot[steps.size()][];
+    INDArray[][] arrays = new INDArray[steps.size()][];
+    Map<String, Integer> inUse = new HashMap<>();
+    Map<String, Deque<Integer>> free = new HashMap<>();
+    Map<INDArray, int[]> refs = new IdentityHashMap<>();
+    Map<INDArray, PlanArena.Slot> slotOf = new IdentityHashMap<>();
+    int[] left = uses.clone();
+    for (int k = 0; k < steps.size(); k++) {
+      Step s = steps.get(k);
+      INDArray[] outs;
+      if (s.identity) {
+        INDArray in = values[s.in[0]];
+        outs = new INDArray[] {in};
+        slots[k] = new PlanArena.Slot[0];
+        int[] r = refs.get(in);
+        if (r != null) {
+          r[0] += left[s.out[0]];
+        }
+      } else {
+        parameterize(s);
+        List<LongShapeDescriptor> shapes = s.df instanceof CustomOp c
+            ? c.calculateOutputShape(s.oc) : ((BaseOp) s.df).calculateOutputShape(s.oc);
+        if (shapes == null || shapes.size() != s.out.length) {
+          throw new IllegalStateException("op " + s.op.getName() + ": " + (shapes == null ? 0 : shapes.size())
+              + " output shapes for " + s.out.length + " outputs");
+        }
+        outs = new INDArray[s.out.length];
+        slots[k] = new PlanArena.Slot[s.out.length];
+        for (int i = 0; i < outs.length; i++) {
+          LongShapeDescriptor d = shapes.get(i);
+          DataType dt = sd.getVariable(s.df.outputVariablesNames()[i]).dataType();
+          if (d.dataType() != dt) {
+            d = d.asDataType(dt);
+          }
+          String key = PlanArena.key(d);
+          Deque<Integer> pool = free.get(key);
+          int index;
+          if (pool == null || pool.isEmpty()) {
+            index = inUse.merge(key, 1, Integer::sum) - 1;
+          } else {
+            index = pool.pop();
+          }
+          PlanArena.Slot slot = new PlanArena.Slot(key, index, d);
+          slots[k][i] = slot;
+          outs[i] = arena.get(slot);
+          refs.put(outs[i], new int[] {left[s.out[i]]});
+          slotOf.put(outs[i], slot);
+        }
+        execute(s, outs, profile);
+        for (int i = 0; i < outs.length; i++) {
+          if (s.oc.getOutputArray(i) != outs[i]) {
+            throw new IllegalStateException("op " + s.op.getName() + " replaced its output array");
+          }
+        }
+      }
+      arrays[k] = outs;
+      for (int i = 0; i < s.out.length; i++) {
+        values[s.out[i]] = outs[i];
+        if (!s.identity && left[s.out[i]] == 0) {
+          PlanArena.Slot slot = slotOf.get(outs[i]);
+          free.computeIfAbsent(slot.key(), x -> new ArrayDeque<>()).push(slot.index());
+        }
+      }
+      for (int i : s.distinctIn) {
+        left[i]--;
+        INDArray a = values[i];
+        int[] r = refs.get(a);
+        if (r != null && --r[0] == 0) {
+          PlanArena.Slot slot = slotOf.get(a);
+          free.computeIfAbsent(slot.key(), x -> new ArrayDeque<>()).push(slot.index());
+        }
+      }
+    }
+    Planned planned = new Planned(slots);
+    planned.arrays = arrays;
+    planned.generation = arena.generation();
+    arena.touch(slots);
+    return planned;
+  }
+
+  /** Frees the plan's native op contexts (the arena's buffers belong to the thread). */
+  void close() {
+    for (Step s : steps) {
+      try {
+        s.oc.close();
+      } catch (Exception e) {
+        // nothing to free
+      }
+    }
+    plans.clear();
+  }
+
+  /**
+   * Sets the op's inputs and arguments as SameDiff's session does. The op context keeps what was set
+   * (a plan never purges it), so on later runs only inputs whose array changed (placeholders, replaced
+   * parameters) are set again: each set is a native call, and setting integer arguments allocates.
+   */
+  private void parameterize(Step s) {
+    INDArray[] args = new INDArray[s.in.length];
+    for (int i = 0; i < args.length; i++) {
+      args[i] = values[s.in[i]];
+    }
+    if (s.df instanceof DynamicCustomOp c) {
+      if (s.setIn == null) {
+        s.oc.setArgs(args, c.iArgs(), c.dArgs(), c.tArgs(), c.bArgs());
+        s.setIn = args;
+      } else {
+        for (int i = 0; i < args.length; i++) {
+          if (args[i] != s.setIn[i]) {
+            s.oc.setInputArray(i, args[i]);
+            s.setIn[i] = args[i];
+          }
+        }
+      }
+      return;
+    }
+    boolean axisArg = false;
+    if (s.df instanceof ReduceOp r && r.getOpType() != Op.Type.REDUCE3 && args.length == 2) {
+      INDArray axes = args[1];
+      if (axes.isEmpty()) {
+        s.df.setDimensions(null);
+        ((BaseReduceOp) r).setEmptyReduce(true);
+      } else {
+        s.df.setDimensions(Shape.normalizeAxis(args[0].rank(), axes.toIntVector()));
+        ((BaseReduceOp) r).setEmptyReduce(false);
+      }
+      axisArg = true;
+    } else if (s.df instanceof ScalarOp so && args.length == 2) {
+      so.setScalar(args[1]);
+    }
+    int n = args.length == 2 && !axisArg ? 2 : Math.min(args.length, 1);
+    if (s.setIn == null) {
+      s.setIn = new INDArray[n];
+    }
+    for (int i = 0; i < n; i++) {
+      if (args[i] != s.setIn[i]) {
+        s.oc.setInputArray(i, args[i]);
+        s.setIn[i] = args[i];
+      }
+    }
+  }
+
+  private void execute(Step s, INDArray[] outs, OpProfile.Recorder profile) {
+    parameterize(s);
+    if (s.setOut == null) {
+      s.setOut = new INDArray[outs.length];
+    }
+    for (int i = 0; i < outs.length; i++) {
+      if (outs[i] != s.setOut[i]) {
+        s.oc.setOutputArray(i, outs[i]);
+        s.setOut[i] = outs[i];
+      }
+    }
+    long t0 = profile == null ? 0 : System.nanoTime();
+    if (s.df instanceof CustomOp c) {
+      Nd4j.exec(c, s.oc);
+    } else {
+      Nd4j.exec((Op) s.df, s.oc);
+    }
+    if (profile != null) {
+      profile.op(s.df.opName(), System.nanoTime() - t0);
+    }
+  }
+}

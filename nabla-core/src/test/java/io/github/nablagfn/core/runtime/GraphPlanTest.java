@@ -1,0 +1,181 @@
+package io.github.nablagfn.core.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.api.OutAndGrad;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * A {@link GraphPlan} (the fast path of {@link GraphRuns}) gives SameDiff's own numbers bit for bit, keeps
+ * returned arrays valid, holds only the peak of live intermediates, and frees what it no longer uses.
+ */
+class GraphPlanTest {
+  @BeforeAll
+  static void init() {
+    NablaRuntime.init();
+  }
+
+  /**
+   * Every kind of op the planner treats differently: custom ops (matmul, broadcast add, softmax, reshape),
+   * legacy transform (tanh), legacy scalar op (×2), legacy reduction with dimensions, an identity, a
+   * multi-output op (unstack) with an unused output, and requested outputs that are a placeholder, a
+   * variable and an intermediate that later ops also read.
+   */
+  private static SameDiff graph(long seed) {
+    SameDiff sd = SameDiff.create();
+    SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, 3);
+    Nd4j.getRandom().setSeed(seed);
+    SDVariable w = sd.var("w", Nd4j.randn(DataType.FLOAT, 3, 4));
+    SDVariable b = sd.var("b", Nd4j.randn(DataType.FLOAT, 1, 4));
+    SDVariable h = sd.math.tanh(x.mmul(w).add(b)).mul(2.0);
+    SDVariable sm = sd.nn.softmax("sm", h, 1);
+    SDVariable[] cols = sd.unstack(sd.identity(sm), 1, 4);
+    SDVariable pair = cols[0].add(cols[2]);
+    SDVariable r = h.reshape(-1, 2, 2).sum(1, 2);
+    pair.mul(r).add(sm.sum(1)).mean().rename("loss");
+    sd.setLossVariables("loss");
+    return sd;
+  }
+
+  private static Map<String, INDArray> ph(long seed, int rows) {
+    Nd4j.getRandom().setSeed(seed);
+    return Map.of("x", Nd4j.randn(DataType.FLOAT, rows, 3));
+  }
+
+  private static final List<String> OUTPUTS = List.of("loss", "sm", "x", "w");
+  private static final List<String> VARS = List.of("w", "b", "x");
+
+  @Test
+  void outputsAndGradientsEqualSameDiffsOwnOverChangingBatchSizes() {
+    SameDiff sessionGraph = graph(1);
+    SameDiff planGraph = graph(1);
+    assertThat(GraphPlan.supports(planGraph, OUTPUTS)).isNull();
+    List<Map<String, INDArray>> kept = new ArrayList<>();
+    List<Map<String, INDArray>> keptCopies = new ArrayList<>();
+    int run = 0;
+    for (int rows : new int[] {5, 3, 5, 1, 3}) {
+      Map<String, INDArray> ph = ph(10 + run++, rows);
+      Map<String, INDArray> expected = GraphRuns.withPlans(false,
+          () -> GraphRuns.output(sessionGraph, ph, OUTPUTS.toArray(new String[0])));
+      Map<String, INDArray> got = GraphRuns.output(planGraph, ph, OUTPUTS.toArray(new String[0]));
+      for (String o : OUTPUTS) {
+        assertThat(bits(got.get(o))).as("%s, %d rows", o, rows).isEqualTo(bits(expected.get(o)));
+      }
+      OutAndGrad eg = sessionGraph.calculateGradientsAndOutputs(ph, List.of("loss"), VARS);
+      OutAndGrad gg = GraphRuns.gradientsAndOutputs(planGraph, ph, List.of("loss"), VARS);
+      assertThat(bits(gg.getOutputs().get("loss"))).isEqualTo(bits(eg.getOutputs().get("loss")));
+      for (String v : VARS) {
+        assertThat(bits(gg.getGradients().get(v))).as("gradient of %s, %d rows", v, rows)
+            .isEqualTo(bits(eg.getGradients().get(v)));
+      }
+      kept.add(got);
+      Map<String, INDArray> copies = new java.util.HashMap<>();
+      got.forEach((k, v) -> copies.put(k, v.dup()));
+      keptCopies.add(copies);
+    }
+    // arrays returned by earlier runs are the caller's: later runs did not write into them
+    for (int i = 0; i < kept.size(); i++) {
+      for (String o : OUTPUTS) {
+        assertThat(bits(kept.get(i).get(o))).isEqualTo(bits(keptCopies.get(i).get(o)));
+      }
+    }
+    // returned placeholders and variables are copies, not the graph's own arrays
+    Map<String, INDArray> ph = ph(99, 2);
+    Map<String, INDArray> got = GraphRuns.output(planGraph, ph, "x", "w");
+    assertThat(got.get("x")).isNotSameAs(ph.get("x"));
+    assertThat(got.get("w")).isNotSameAs(planGraph.getVariable("w").getArr());
+  }
+
+  @Test
+  void parameterUpdatesBetweenRunsAreSeen() {
+    SameDiff sd = graph(2);
+    Map<String, INDArray> ph = ph(3, 4);
+    INDArray before = GraphRuns.output(sd, ph, "loss").get("loss");
+    sd.getVariable("w").getArr().muli(0.5);
+    INDArray after = GraphRuns.output(sd, ph, "loss").get("loss");
+    INDArray expected = GraphRuns.withPlans(false, () -> GraphRuns.output(sd, ph, "loss")).get("loss");
+    assertThat(bits(after)).isEqualTo(bits(expected)).isNotEqualTo(bits(before));
+  }
+
+  /** A chain of 40 tanh ops keeps at most two arrays of the chain's shape (read one, write the other). */
+  @Test
+  void memoryIsThePeakOfLiveIntermediatesNotTheirSum() throws Exception {
+    SameDiff sd = SameDiff.create();
+    SDVariable h = sd.placeHolder("x", DataType.FLOAT, -1, 64);
+    for (int i = 0; i < 40; i++) {
+      h = sd.math.tanh(h);
+    }
+    h.rename("y");
+    INDArray x = Nd4j.rand(DataType.FLOAT, 32, 64);
+    INDArray expected = GraphRuns.withPlans(false, () -> GraphRuns.output(sd, Map.of("x", x), "y")).get("y");
+    AtomicReference<Object[]> seen = new AtomicReference<>();
+    Thread t = new Thread(() -> {
+      long before = PlanArena.current().bytes();
+      INDArray y = GraphRuns.output(sd, Map.of("x", x), "y").get("y");
+      INDArray y2 = GraphRuns.output(sd, Map.of("x", x), "y").get("y");
+      seen.set(new Object[] {PlanArena.current().bytes() - before, bits(y), bits(y2)});
+    });
+    t.start();
+    t.join();
+    long one = 32L * 64 * 4;
+    assertThat((long) seen.get()[0]).isGreaterThan(0).isLessThanOrEqualTo(2 * one);
+    assertThat((float[]) seen.get()[1]).isEqualTo(bits(expected));
+    assertThat((float[]) seen.get()[2]).isEqualTo(bits(expected));
+  }
+
+  /** Slots no plan used for a while are freed; a plan that runs again gets them back and the same bits. */
+  @Test
+  void idleBuffersAreFreedAndComeBackWhenNeeded() throws Exception {
+    SameDiff big = graph(4);
+    SameDiff small = graph(5);
+    Map<String, INDArray> phBig = ph(6, 2000);
+    Map<String, INDArray> phSmall = ph(7, 2);
+    INDArray expected = GraphRuns.withPlans(false, () -> GraphRuns.output(big, phBig, "loss")).get("loss");
+    AtomicReference<Object[]> seen = new AtomicReference<>();
+    Thread t = new Thread(() -> {
+      PlanArena arena = PlanArena.current();
+      float[] first = bits(GraphRuns.output(big, phBig, "loss").get("loss"));
+      long afterBig = arena.bytes();
+      for (int i = 0; i < PlanArena.IDLE_RUNS + 2 * PlanArena.TRIM_EVERY; i++) {
+        GraphRuns.output(small, phSmall, "loss");
+      }
+      long afterIdle = arena.bytes();
+      float[] again = bits(GraphRuns.output(big, phBig, "loss").get("loss"));
+      seen.set(new Object[] {afterBig, afterIdle, first, again});
+    });
+    t.start();
+    t.join();
+    long rowsBytes = 2000L * 4 * 4; // one (2000, 4) float array of the big run
+    assertThat((long) seen.get()[0]).isGreaterThan(rowsBytes);
+    assertThat((long) seen.get()[1]).as("after the big graph idled").isLessThan(rowsBytes);
+    assertThat((float[]) seen.get()[2]).isEqualTo(bits(expected));
+    assertThat((float[]) seen.get()[3]).isEqualTo(bits(expected));
+  }
+
+  /** Control flow is not planned: GraphRuns runs such graphs through SameDiff's session, same numbers. */
+  @Test
+  void graphsWithControlFlowFallBackToSameDiff() {
+    SameDiff sd = SameDiff.create();
+    SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, 3);
+    SDVariable y = sd.ifCond(s -> x.sum().gt(0), s -> x.mul(2.0), s -> x.mul(-1.0));
+    y.rename("y");
+    assertThat(GraphPlan.supports(sd, List.of("y"))).isNotNull();
+    Map<String, INDArray> ph = ph(8, 4);
+    INDArray expected = sd.output(ph, "y").get("y");
+    assertThat(bits(GraphRuns.output(sd, ph, "y").get("y"))).isEqualTo(bits(expected));
+  }
+
+  private static float[] bits(INDArray a) {
+    return a.reshape(a.length()).castTo(DataType.FLOAT).toFloatVector();
+  }
+}
