@@ -121,22 +121,7 @@ final class GraphPlan {
       String[] args = df.argNames();
       int[] in = new int[args == null ? 0 : args.length];
       for (int i = 0; i < in.length; i++) {
-        String a = args[i];
-        Integer s = slot.get(a);
-        if (s == null) {
-          s = slot.size();
-          slot.put(a, s);
-          SDVariable v = sd.getVariable(a);
-          if (v.isPlaceHolder()) {
-            placeholderNames.add(a);
-          } else if (v.getVariableType() == VariableType.VARIABLE || v.getVariableType() == VariableType.CONSTANT) {
-            fixed.add(v);
-            fixedSlotList.add(s);
-          } else if (!produced.contains(a)) {
-            throw new IllegalStateException("graph variable '" + a + "' has no producer");
-          }
-        }
-        in[i] = s;
+        in[i] = slotFor(args[i], produced, fixed, fixedSlotList);
       }
       String[] outNames = df.outputVariablesNames();
       int[] out = new int[outNames.length];
@@ -147,20 +132,7 @@ final class GraphPlan {
     }
     outputSlots = new int[this.outputs.length];
     for (int i = 0; i < outputSlots.length; i++) {
-      String o = this.outputs[i];
-      Integer s = slot.get(o);
-      if (s == null) {
-        s = slot.size();
-        slot.put(o, s);
-        SDVariable v = sd.getVariable(o);
-        if (v.isPlaceHolder()) {
-          placeholderNames.add(o);
-        } else {
-          fixed.add(v);
-          fixedSlotList.add(s);
-        }
-      }
-      outputSlots[i] = s;
+      outputSlots[i] = slotFor(this.outputs[i], produced, fixed, fixedSlotList);
     }
     placeholderSlots = placeholderNames.stream().mapToInt(slot::get).toArray();
     fixedVars = fixed.toArray(new SDVariable[0]);
@@ -175,6 +147,29 @@ final class GraphPlan {
       uses[o] = Integer.MAX_VALUE / 2; // never released
     }
     values = new INDArray[slot.size()];
+  }
+
+  /**
+   * The slot of a graph variable, assigned on first sight: placeholders are filled per run, variables and
+   * constants read from the graph per run, op outputs written by their op.
+   */
+  private int slotFor(String name, Set<String> produced, List<SDVariable> fixed, List<Integer> fixedSlots) {
+    Integer s = slot.get(name);
+    if (s != null) {
+      return s;
+    }
+    s = slot.size();
+    slot.put(name, s);
+    SDVariable v = sd.getVariable(name);
+    if (v.isPlaceHolder()) {
+      placeholderNames.add(name);
+    } else if (v.getVariableType() == VariableType.VARIABLE || v.getVariableType() == VariableType.CONSTANT) {
+      fixed.add(v);
+      fixedSlots.add(s);
+    } else if (!produced.contains(name)) {
+      throw new IllegalStateException("graph variable '" + name + "' has no producer");
+    }
+    return s;
   }
 
   /** The ops that {@code outputs} depend on, in an order where every op follows its inputs' producers. */
