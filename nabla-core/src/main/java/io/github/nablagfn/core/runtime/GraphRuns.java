@@ -198,6 +198,7 @@ public final class GraphRuns {
     private static final class Entry {
       final java.lang.ref.WeakReference<SameDiff> graph;
       final Map<List<String>, java.util.Optional<GraphPlan>> plans = new HashMap<>();
+      int ops = -1;
 
       Entry(SameDiff sd) {
         graph = new java.lang.ref.WeakReference<>(sd);
@@ -218,6 +219,11 @@ public final class GraphRuns {
       if (entry == null) {
         entry = new Entry(sd);
         bucket.add(entry);
+      }
+      if (entry.ops != sd.getOps().size()) { // ops were added since: plan again
+        entry.plans.values().forEach(p -> p.ifPresent(GraphPlan::close));
+        entry.plans.clear();
+        entry.ops = sd.getOps().size();
       }
       return entry.plans.computeIfAbsent(List.copyOf(outputs), o -> {
         String why = GraphPlan.supports(sd, o);

@@ -107,6 +107,19 @@ class GraphPlanTest {
     assertThat(bits(after)).isEqualTo(bits(expected)).isNotEqualTo(bits(before));
   }
 
+  /** Ops added to a graph after its first run are planned too, and the earlier outputs stay right. */
+  @Test
+  void aGraphGrownAfterItsFirstRunIsPlannedAgain() {
+    SameDiff sd = graph(6);
+    Map<String, INDArray> ph = ph(7, 3);
+    float[] loss = bits(GraphRuns.output(sd, ph, "loss").get("loss"));
+    sd.getVariable("loss").mul(3.0).rename("loss3");
+    Map<String, INDArray> got = GraphRuns.output(sd, ph, "loss", "loss3");
+    Map<String, INDArray> expected = sd.output(ph, "loss", "loss3");
+    assertThat(bits(got.get("loss"))).isEqualTo(loss).isEqualTo(bits(expected.get("loss")));
+    assertThat(bits(got.get("loss3"))).isEqualTo(bits(expected.get("loss3")));
+  }
+
   /** A chain of 40 tanh ops keeps at most two arrays of the chain's shape (read one, write the other). */
   @Test
   void memoryIsThePeakOfLiveIntermediatesNotTheirSum() throws Exception {
