@@ -28,18 +28,23 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * bounded reward that favours mode 0, R(x) = −‖x − μ₀‖²/(2w²) (w = 2.07). Tilting a Gaussian mode
  * N(μ_k, σ²I) by exp(βR) scales its mass by exp(−β‖μ_k − μ₀‖²/(2(w² + βσ²))) (the same normaliser for
  * every mode), so the target's mode weights are the reference weights times that factor, renormalised:
- * about 0.51 / 0.20 / 0.08 / 0.20 at β = 1. Prints one JSON line per method: the measured mode weights
+ * about 0.51 / 0.20 / 0.08 / 0.20 at β = 1; the study also prints the weights the objective targets exactly,
+ * the pretrained chain's samples reweighted by exp(βR). Prints one JSON line per method: the measured mode weights
  * (nearest centre, 4000 samples), the target, the modes kept (weight ≥ 1 %), the mean reward; a method
  * whose update diverges is reported with the iteration. Settings (system properties): {@code beta} (1),
  * {@code iters} (300), {@code steps} (50), {@code batch} (64), {@code lr} (1e-3), {@code methods}
- * (residual-nabla-db,refl,draft-k,nabla-db).
+ * (residual-nabla-db,refl,draft-k,nabla-db), and for Residual ∇-DB {@code frac} (0.2) and {@code weighting}
+ * (γ_t: ALPHA_BAR, SQRT_ALPHA_BAR or NONE).
  */
 public final class MixtureModesStudy {
   private MixtureModesStudy() {}
 
   static Objective objective(String name) {
     return switch (name) {
-      case "residual-nabla-db" -> Objectives.residualNablaDb().timestepFraction(0.2);
+      case "residual-nabla-db" -> Objectives.residualNablaDb()
+          .timestepFraction(Double.parseDouble(System.getProperty("frac", "0.2")))
+          .rewardWeighting(io.github.nablagfn.core.objective.RewardWeighting.valueOf(
+              System.getProperty("weighting", "ALPHA_BAR")));
       case "nabla-db" -> Objectives.nablaDb().timestepFraction(0.2);
       case "refl" -> Objectives.refl();
       case "draft-k" -> Objectives.draftK(1);

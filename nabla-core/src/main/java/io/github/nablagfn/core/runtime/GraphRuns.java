@@ -191,7 +191,6 @@ public final class GraphRuns {
    * and weakly, so a dropped graph's plans go with it.
    */
   private static final class Plans {
-    private static final GraphPlan UNSUPPORTED = null;
     private final Map<Integer, List<Entry>> byIdentity = new HashMap<>();
     private int lookups;
 
@@ -229,7 +228,7 @@ public final class GraphRuns {
         String why = GraphPlan.supports(sd, o);
         if (why != null) {
           LOG.debug("graph runs through SameDiff's session: {}", why);
-          return java.util.Optional.ofNullable(UNSUPPORTED);
+          return java.util.Optional.<GraphPlan>empty(); // remembered: not checked again
         }
         return java.util.Optional.of(new GraphPlan(sd, o));
       }).orElse(null);
