@@ -34,7 +34,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * whose update diverges is reported with the iteration. Settings (system properties): {@code beta} (1),
  * {@code iters} (300), {@code steps} (50), {@code batch} (64), {@code lr} (1e-3), {@code methods}
  * (residual-nabla-db,refl,draft-k,nabla-db), and for Residual ∇-DB {@code frac} (0.2) and {@code weighting}
- * (γ_t: ALPHA_BAR, SQRT_ALPHA_BAR or NONE).
+ * (γ_t: ALPHA_BAR, SQRT_ALPHA_BAR or NONE); {@code decay} (false: constant learning rates; true: cosine to
+ * 5 % after 50 warm-up iterations).
  */
 public final class MixtureModesStudy {
   private MixtureModesStudy() {}
@@ -61,6 +62,7 @@ public final class MixtureModesStudy {
     int steps = Integer.getInteger("steps", 50);
     int batch = Integer.getInteger("batch", 64);
     double lr = Double.parseDouble(System.getProperty("lr", "1e-3"));
+    boolean decay = Boolean.getBoolean("decay");
     List<String> methods = Arrays.asList(System.getProperty("methods", "residual-nabla-db,refl,draft-k,nabla-db")
         .split(","));
     GaussianMixtureData data = GaussianMixtureData.circle(4, 2.0, 0.25);
@@ -101,6 +103,8 @@ public final class MixtureModesStudy {
           .sampler(sampler).reward(new QuadraticReward(c0, width).scaled(beta)).objective(obj)
           .policyOptimizer(AdamW.lr(lr).betas(0.9, 0.95).weightDecay(0).clipNorm(1.0))
           .flowOptimizer(AdamW.lr(3 * lr).weightDecay(0).clipNorm(1.0))
+          .policyLearningRate(decay ? LearningRate.cosine(lr, 50, iters, 0.05) : LearningRate.constant(lr))
+          .flowLearningRate(decay ? LearningRate.cosine(3 * lr, 50, iters, 0.05) : LearningRate.constant(3 * lr))
           .batchSize(batch).seed(3).build();
       long start = System.nanoTime();
       try {
