@@ -44,9 +44,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * shapes execute the ops into the very same arrays. Memory held between runs is the plan's buffers
  * (the peak of live intermediates, not their sum); returned arrays are copies, valid for ever.
  *
- * <p>Graphs with control flow, tensor arrays, in-place assignment or views (anything but plain custom
- * and legacy ops and identities) are refused at construction ({@link #supports}); callers fall back to
- * SameDiff. Intermediate shapes must follow from the placeholder shapes, which holds for graphs without
+ * <p>Graphs with control flow, control dependencies, tensor arrays, in-place assignment or views
+ * (anything but plain custom and legacy ops and identities) are refused ({@link #supports}); callers
+ * fall back to SameDiff. Intermediate shapes must follow from the placeholder shapes, which holds for graphs without
  * data-dependent shape ops; a plan re-checks every op's output shapes on the first run of a signature.
  */
 final class GraphPlan {
@@ -99,6 +99,9 @@ final class GraphPlan {
           || (df instanceof BaseOp && !(df instanceof CustomOp));
       if (!plain) {
         return "op " + op.getName() + " (" + df.getClass().getSimpleName() + ")";
+      }
+      if (op.getControlDeps() != null && !op.getControlDeps().isEmpty()) {
+        return "op " + op.getName() + " has control dependencies";
       }
     }
     return null;
