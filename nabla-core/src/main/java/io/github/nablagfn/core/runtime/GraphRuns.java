@@ -11,7 +11,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
+import org.nd4j.autodiff.listeners.BaseListener;
 import org.nd4j.autodiff.listeners.Listener;
+import org.nd4j.autodiff.listeners.Operation;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
@@ -62,7 +64,6 @@ public final class GraphRuns {
   /** System property: {@code false} runs every graph with SameDiff's session instead of a {@link GraphPlan}. */
   public static final String PLANS_PROPERTY = "nabla.graphPlans";
   private static volatile boolean plans = Boolean.parseBoolean(System.getProperty(PLANS_PROPERTY, "true"));
-  private static final ThreadLocal<Plans> THREAD_PLANS = ThreadLocal.withInitial(Plans::new);
 
   private GraphRuns() {}
 
@@ -84,7 +85,7 @@ public final class GraphRuns {
    */
   public static Map<String, INDArray> output(SameDiff sd, Map<String, INDArray> placeholders,
       String... outputs) {
-    GraphPlan plan = plans ? THREAD_PLANS.get().planFor(sd, List.of(outputs)) : null;
+    GraphPlan plan = plans ? Plans.planFor(sd, List.of(outputs)) : null;
     if (plan != null) {
       return profiled(sd, () -> plan.run(placeholders));
     }
@@ -125,7 +126,7 @@ public final class GraphRuns {
     SameDiff grad = sd.getFunction("grad");
     List<String> names = new ArrayList<>();
     Map<String, String> gradName = gradientNames(sd, outputs, gradientsOf, names);
-    GraphPlan plan = THREAD_PLANS.get().planFor(grad, names);
+    GraphPlan plan = Plans.planFor(grad, names);
     if (plan == null) {
       return null;
     }
@@ -187,44 +188,54 @@ public final class GraphRuns {
   }
 
   /**
-   * The calling thread's plans, by graph identity (SameDiff's own equals/hashCode walk the whole graph)
-   * and weakly, so a dropped graph's plans go with it.
+   * A graph's plans, per thread and per output set, kept with the graph itself (as a listener that is
+   * never active) so they are collected with it: a plan references its graph throughout (ops, variables),
+   * so any map from graphs to plans held elsewhere would keep every graph ever run alive.
    */
-  private static final class Plans {
-    private final Map<Integer, List<Entry>> byIdentity = new HashMap<>();
-    private int lookups;
+  static final class Plans extends BaseListener {
+    private final Map<Thread, Map<List<String>, java.util.Optional<GraphPlan>>> byThread =
+        Collections.synchronizedMap(new java.util.WeakHashMap<>());
+    private volatile int ops = -1;
+    /** The graph these plans are of (listener lists get copied between graphs, e.g. to grad functions). */
+    private final SameDiff owner;
 
-    private static final class Entry {
-      final java.lang.ref.WeakReference<SameDiff> graph;
-      final Map<List<String>, java.util.Optional<GraphPlan>> plans = new HashMap<>();
-      int ops = -1;
+    private Plans(SameDiff owner) {
+      this.owner = owner;
+    }
 
-      Entry(SameDiff sd) {
-        graph = new java.lang.ref.WeakReference<>(sd);
+    @Override
+    public boolean isActive(Operation operation) {
+      return false;
+    }
+
+    /** The plans of {@code sd}, attached to it on first use. */
+    static Plans of(SameDiff sd) {
+      synchronized (sd) {
+        for (Listener l : sd.getListeners()) {
+          if (l instanceof Plans p && p.owner == sd) {
+            return p;
+          }
+        }
+        Plans p = new Plans(sd);
+        sd.addListeners(p);
+        return p;
       }
     }
 
-    GraphPlan planFor(SameDiff sd, List<String> outputs) {
-      if (++lookups % 256 == 0) {
-        purge();
-      }
-      List<Entry> bucket = byIdentity.computeIfAbsent(System.identityHashCode(sd), k -> new ArrayList<>());
-      Entry entry = null;
-      for (Entry e : bucket) {
-        if (e.graph.get() == sd) {
-          entry = e;
+    /** The calling thread's plan of {@code sd} for {@code outputs}, or null if it cannot be planned. */
+    static GraphPlan planFor(SameDiff sd, List<String> outputs) {
+      Plans holder = of(sd);
+      int now = sd.getOps().size();
+      if (holder.ops != now) { // ops were added since: plan again
+        synchronized (holder.byThread) {
+          holder.byThread.values().forEach(m -> m.values().forEach(p -> p.ifPresent(GraphPlan::close)));
+          holder.byThread.clear();
         }
+        holder.ops = now;
       }
-      if (entry == null) {
-        entry = new Entry(sd);
-        bucket.add(entry);
-      }
-      if (entry.ops != sd.getOps().size()) { // ops were added since: plan again
-        entry.plans.values().forEach(p -> p.ifPresent(GraphPlan::close));
-        entry.plans.clear();
-        entry.ops = sd.getOps().size();
-      }
-      return entry.plans.computeIfAbsent(List.copyOf(outputs), o -> {
+      Map<List<String>, java.util.Optional<GraphPlan>> mine =
+          holder.byThread.computeIfAbsent(Thread.currentThread(), k -> new HashMap<>());
+      return mine.computeIfAbsent(List.copyOf(outputs), o -> {
         String why = GraphPlan.supports(sd, o);
         if (why != null) {
           LOG.debug("graph runs through SameDiff's session: {}", why);
@@ -232,17 +243,6 @@ public final class GraphRuns {
         }
         return java.util.Optional.of(new GraphPlan(sd, o));
       }).orElse(null);
-    }
-
-    private void purge() {
-      byIdentity.values().forEach(b -> b.removeIf(e -> {
-        if (e.graph.get() != null) {
-          return false;
-        }
-        e.plans.values().forEach(p -> p.ifPresent(GraphPlan::close));
-        return true;
-      }));
-      byIdentity.values().removeIf(List::isEmpty);
     }
   }
 

@@ -125,6 +125,25 @@ class GraphPlanTest {
     assertThat(bits(got.get("loss3"))).isEqualTo(bits(expected.get("loss3")));
   }
 
+  /** Plans live with their graph: a graph the caller drops is collected, plans and all. */
+  @Test
+  void aDroppedGraphIsCollectedWithItsPlans() throws Exception {
+    java.lang.ref.WeakReference<SameDiff> ref = runAndDrop();
+    for (int i = 0; i < 20 && ref.get() != null; i++) {
+      System.gc();
+      Thread.sleep(50);
+    }
+    assertThat(ref.get()).as("graph still reachable after its last use").isNull();
+  }
+
+  private static java.lang.ref.WeakReference<SameDiff> runAndDrop() {
+    SameDiff sd = graph(9);
+    Map<String, INDArray> ph = ph(10, 4);
+    GraphRuns.output(sd, ph, "loss");
+    GraphRuns.gradientsAndOutputs(sd, ph, List.of("loss"), VARS);
+    return new java.lang.ref.WeakReference<>(sd);
+  }
+
   /** A chain of 40 tanh ops keeps at most two arrays of the chain's shape (read one, write the other). */
   @Test
   void memoryIsThePeakOfLiveIntermediatesNotTheirSum() throws Exception {
