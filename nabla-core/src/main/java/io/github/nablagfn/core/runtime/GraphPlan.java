@@ -72,9 +72,8 @@ final class GraphPlan {
     final int[] distinctIn;
     final OpContext oc = Nd4j.getExecutioner().buildContext();
     final boolean identity;
-    /** The arrays the op context currently holds (null before the first run). */
-    INDArray[] setIn;
-    INDArray[] setOut;
+    /** Whether the op context holds the op's integer/float/type/boolean arguments already. */
+    boolean argsSet;
 
     Step(SameDiffOp op, int[] in, int[] out) {
       this.op = op;
@@ -292,7 +291,7 @@ final class GraphPlan {
             values[s.out[i]] = outs[i];
           }
           if (!s.identity) {
-            execute(s, outs, profile);
+            execute(s, outs, profile, false);
           }
         }
       }
@@ -363,12 +362,7 @@ final class GraphPlan {
           refs.put(outs[i], new int[] {left[s.out[i]]});
           slotOf.put(outs[i], slot);
         }
-        execute(s, outs, profile);
-        for (int i = 0; i < outs.length; i++) {
-          if (s.oc.getOutputArray(i) != outs[i]) {
-            throw new IllegalStateException("op " + s.op.getName() + " replaced its output array");
-          }
-        }
+        execute(s, outs, profile, true);
       }
       arrays[k] = outs;
       for (int i = 0; i < s.out.length; i++) {
@@ -408,9 +402,10 @@ final class GraphPlan {
   }
 
   /**
-   * Sets the op's inputs and arguments as SameDiff's session does. The op context keeps what was set
-   * (a plan never purges it), so on later runs only inputs whose array changed (placeholders, replaced
-   * parameters) are set again: each set is a native call, and setting integer arguments allocates.
+   * Sets the op's inputs and arguments as SameDiff's session does, except that the integer, float, type
+   * and boolean arguments are set once per op context (setting them allocates native memory each time).
+   * Inputs and outputs are set on every execution and cleared after it ({@link #execute}): the native
+   * context keeps a wrapper of every array set into it, holding that array's memory, until purged.
    */
   private void parameterize(Step s) {
     INDArray[] args = new INDArray[s.in.length];
@@ -418,15 +413,12 @@ final class GraphPlan {
       args[i] = values[s.in[i]];
     }
     if (s.df instanceof DynamicCustomOp c) {
-      if (s.setIn == null) {
+      if (!s.argsSet) {
         s.oc.setArgs(args, c.iArgs(), c.dArgs(), c.tArgs(), c.bArgs());
-        s.setIn = args;
+        s.argsSet = true;
       } else {
         for (int i = 0; i < args.length; i++) {
-          if (args[i] != s.setIn[i]) {
-            s.oc.setInputArray(i, args[i]);
-            s.setIn[i] = args[i];
-          }
+          s.oc.setInputArray(i, args[i]);
         }
       }
       return;
@@ -446,27 +438,16 @@ final class GraphPlan {
       so.setScalar(args[1]);
     }
     int n = args.length == 2 && !axisArg ? 2 : Math.min(args.length, 1);
-    if (s.setIn == null) {
-      s.setIn = new INDArray[n];
-    }
     for (int i = 0; i < n; i++) {
-      if (args[i] != s.setIn[i]) {
-        s.oc.setInputArray(i, args[i]);
-        s.setIn[i] = args[i];
-      }
+      s.oc.setInputArray(i, args[i]);
     }
   }
 
-  private void execute(Step s, INDArray[] outs, OpProfile.Recorder profile) {
+  /** Runs one op into {@code outs}; {@code verify} (planning runs) checks the op wrote where it was told. */
+  private void execute(Step s, INDArray[] outs, OpProfile.Recorder profile, boolean verify) {
     parameterize(s);
-    if (s.setOut == null) {
-      s.setOut = new INDArray[outs.length];
-    }
     for (int i = 0; i < outs.length; i++) {
-      if (outs[i] != s.setOut[i]) {
-        s.oc.setOutputArray(i, outs[i]);
-        s.setOut[i] = outs[i];
-      }
+      s.oc.setOutputArray(i, outs[i]);
     }
     long t0 = profile == null ? 0 : System.nanoTime();
     if (s.df instanceof CustomOp c) {
@@ -477,5 +458,13 @@ final class GraphPlan {
     if (profile != null) {
       profile.op(s.df.opName(), System.nanoTime() - t0);
     }
+    if (verify) {
+      for (int i = 0; i < outs.length; i++) {
+        if (s.oc.getOutputArray(i) != outs[i]) {
+          throw new IllegalStateException("op " + s.op.getName() + " replaced its output array");
+        }
+      }
+    }
+    s.oc.purge();
   }
 }
