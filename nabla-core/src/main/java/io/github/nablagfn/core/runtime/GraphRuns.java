@@ -33,6 +33,11 @@ import org.slf4j.LoggerFactory;
  * Graph executions that give their memory back: gradient runs that release arrays during the backward
  * pass and close what is left when they return, and forward runs that do not grow the session.
  *
+ * <p>By default every run goes through a {@link GraphPlan} of the graph (compiled once per placeholder
+ * shapes, executed op by op into a per-thread arena, bit-identical to SameDiff; see performance.md). What
+ * follows is the fallback for graphs a plan refuses (control flow and the like) and for
+ * {@code -Dnabla.graphPlans=false}: SameDiff's own session, with its memory given back.
+ *
  * <p>SameDiff 1.0.0-M2.1 runs {@code calculateGradients*} in the graph's {@code "grad"} function with
  * array release switched off, so a run holds every activation until it ends, and the session keeps every
  * value of the last run in its {@code nodeValueOutputs} map until the next run overwrites it. Measured on
