@@ -250,6 +250,22 @@ final class GraphPlan {
     }
   }
 
+  /** An intermediate of a planning run: its arena slot and how many reads of it are still to come. */
+  private static final class Live {
+    final PlanArena.Slot slot;
+    int readers;
+
+    Live(PlanArena.Slot slot, int readers) {
+      this.slot = slot;
+      this.readers = readers;
+    }
+
+    /** Returns the slot to the planning run's free list (its array may be reused from the next op on). */
+    void freeInto(Map<String, Deque<Integer>> free) {
+      free.computeIfAbsent(slot.key(), x -> new ArrayDeque<>()).push(slot.index());
+    }
+  }
+
   /** Runs the plan with the calling thread's arena; the returned arrays are the caller's. */
   Map<String, INDArray> run(Map<String, INDArray> placeholders) {
     PlanArena arena = PlanArena.current();
@@ -291,7 +307,8 @@ final class GraphPlan {
             values[s.out[i]] = outs[i];
           }
           if (!s.identity) {
-            execute(s, outs, profile, false);
+            parameterize(s);
+            runInto(s, outs, profile, false);
           }
         }
       }
@@ -318,8 +335,7 @@ final class GraphPlan {
     INDArray[][] arrays = new INDArray[steps.size()][];
     Map<String, Integer> inUse = new HashMap<>();
     Map<String, Deque<Integer>> free = new HashMap<>();
-    Map<INDArray, int[]> refs = new IdentityHashMap<>();
-    Map<INDArray, PlanArena.Slot> slotOf = new IdentityHashMap<>();
+    Map<INDArray, Live> live = new IdentityHashMap<>();
     int[] left = uses.clone();
     for (int k = 0; k < steps.size(); k++) {
       Step s = steps.get(k);
@@ -328,9 +344,9 @@ final class GraphPlan {
         INDArray in = values[s.in[0]];
         outs = new INDArray[] {in};
         slots[k] = new PlanArena.Slot[0];
-        int[] r = refs.get(in);
-        if (r != null) {
-          r[0] += left[s.out[0]];
+        Live l = live.get(in);
+        if (l != null) {
+          l.readers += left[s.out[0]];
         }
       } else {
         parameterize(s);
@@ -359,26 +375,22 @@ final class GraphPlan {
           PlanArena.Slot slot = new PlanArena.Slot(key, index, d);
           slots[k][i] = slot;
           outs[i] = arena.get(slot);
-          refs.put(outs[i], new int[] {left[s.out[i]]});
-          slotOf.put(outs[i], slot);
+          live.put(outs[i], new Live(slot, left[s.out[i]]));
         }
-        execute(s, outs, profile, true);
+        runInto(s, outs, profile, true);
       }
       arrays[k] = outs;
       for (int i = 0; i < s.out.length; i++) {
         values[s.out[i]] = outs[i];
         if (!s.identity && left[s.out[i]] == 0) {
-          PlanArena.Slot slot = slotOf.get(outs[i]);
-          free.computeIfAbsent(slot.key(), x -> new ArrayDeque<>()).push(slot.index());
+          live.get(outs[i]).freeInto(free);
         }
       }
       for (int i : s.distinctIn) {
         left[i]--;
-        INDArray a = values[i];
-        int[] r = refs.get(a);
-        if (r != null && --r[0] == 0) {
-          PlanArena.Slot slot = slotOf.get(a);
-          free.computeIfAbsent(slot.key(), x -> new ArrayDeque<>()).push(slot.index());
+        Live l = live.get(values[i]);
+        if (l != null && --l.readers == 0) {
+          l.freeInto(free);
         }
       }
     }
@@ -404,7 +416,7 @@ final class GraphPlan {
   /**
    * Sets the op's inputs and arguments as SameDiff's session does, except that the integer, float, type
    * and boolean arguments are set once per op context (setting them allocates native memory each time).
-   * Inputs and outputs are set on every execution and cleared after it ({@link #execute}): the native
+   * Inputs and outputs are set on every execution and cleared after it ({@link #runInto}): the native
    * context keeps a wrapper of every array set into it, holding that array's memory, until purged.
    */
   private void parameterize(Step s) {
@@ -443,9 +455,11 @@ final class GraphPlan {
     }
   }
 
-  /** Runs one op into {@code outs}; {@code verify} (planning runs) checks the op wrote where it was told. */
-  private void execute(Step s, INDArray[] outs, OpProfile.Recorder profile, boolean verify) {
-    parameterize(s);
+  /**
+   * Runs one op, whose inputs {@link #parameterize} has set, into {@code outs}; {@code verify} (planning
+   * runs) checks the op wrote where it was told.
+   */
+  private void runInto(Step s, INDArray[] outs, OpProfile.Recorder profile, boolean verify) {
     for (int i = 0; i < outs.length; i++) {
       s.oc.setOutputArray(i, outs[i]);
     }
