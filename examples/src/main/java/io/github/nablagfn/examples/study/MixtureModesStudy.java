@@ -137,24 +137,23 @@ public final class MixtureModesStudy {
    */
   private static double[] tiltedWeights(GaussianMixtureData data, INDArray x, double[] betaR) {
     double max = Arrays.stream(betaR).max().orElse(0);
-    double[] w = new double[data.centres().length];
-    double z = 0;
-    for (int i = 0; i < betaR.length; i++) {
-      double e = Math.exp(betaR[i] - max);
-      w[data.nearestMode(x.getRow(i).toDoubleVector())] += e;
-      z += e;
-    }
-    for (int k = 0; k < w.length; k++) {
-      w[k] /= z;
-    }
-    return w;
+    double[] e = Arrays.stream(betaR).map(r -> Math.exp(r - max)).toArray();
+    double z = Arrays.stream(e).sum();
+    return modeWeights(data, x, Arrays.stream(e).map(v -> v / z).toArray());
   }
 
+  /** The fraction of samples nearest each mode. */
   private static double[] weights(GaussianMixtureData data, INDArray x) {
+    double[] equal = new double[Math.toIntExact(x.size(0))];
+    Arrays.fill(equal, 1.0 / equal.length);
+    return modeWeights(data, x, equal);
+  }
+
+  /** Σ of the samples' weights per nearest mode. */
+  private static double[] modeWeights(GaussianMixtureData data, INDArray x, double[] sampleWeights) {
     double[] w = new double[data.centres().length];
-    int n = Math.toIntExact(x.size(0));
-    for (int i = 0; i < n; i++) {
-      w[data.nearestMode(x.getRow(i).toDoubleVector())] += 1.0 / n;
+    for (int i = 0; i < sampleWeights.length; i++) {
+      w[data.nearestMode(x.getRow(i).toDoubleVector())] += sampleWeights[i];
     }
     return w;
   }
