@@ -100,8 +100,9 @@ public final class GraphRuns {
   }
 
   /**
-   * {@link SameDiff#calculateGradientsAndOutputs} followed by freeing the run's intermediates; the
-   * returned arrays stay valid.
+   * The outputs and gradients {@link SameDiff#calculateGradientsAndOutputs} gives, bit for bit: by the
+   * thread's {@link GraphPlan} of the graph's grad function when it can be planned, else by SameDiff's
+   * session followed by freeing the run's intermediates. The returned arrays are the caller's.
    */
   public static OutAndGrad gradientsAndOutputs(SameDiff sd, Map<String, INDArray> placeholders,
       Collection<String> outputs, Collection<String> gradientsOf) {

@@ -24,8 +24,13 @@ final class PlanArena {
   /** One buffer: arrays of the same shape and type share a key; index tells them apart. */
   record Slot(String key, int index, LongShapeDescriptor shape) {}
 
-  private final Map<String, List<INDArray>> buffers = new HashMap<>();
-  private final Map<String, List<long[]>> lastUsed = new HashMap<>();
+  /** One slot's array (null while freed) and the run that last used it. */
+  private static final class Buffer {
+    INDArray array;
+    long lastUsed;
+  }
+
+  private final Map<String, List<Buffer>> buffers = new HashMap<>();
   private long runs;
   private long generation;
 
@@ -41,22 +46,23 @@ final class PlanArena {
     return generation;
   }
 
+  private Buffer buffer(Slot slot) {
+    List<Buffer> list = buffers.computeIfAbsent(slot.key(), k -> new ArrayList<>());
+    while (list.size() <= slot.index()) {
+      list.add(new Buffer());
+    }
+    return list.get(slot.index());
+  }
+
   /** The slot's array, allocated (uninitialised) if the slot is new or was freed. */
   INDArray get(Slot slot) {
-    List<INDArray> list = buffers.computeIfAbsent(slot.key(), k -> new ArrayList<>());
-    List<long[]> used = lastUsed.computeIfAbsent(slot.key(), k -> new ArrayList<>());
-    while (list.size() <= slot.index()) {
-      list.add(null);
-      used.add(new long[] {runs});
-    }
-    INDArray a = list.get(slot.index());
-    if (a == null || a.wasClosed()) {
+    Buffer b = buffer(slot);
+    if (b.array == null || b.array.wasClosed()) {
       LongShapeDescriptor d = slot.shape();
-      a = d.isEmpty() ? Nd4j.create(d) : Nd4j.createUninitializedDetached(d.dataType(), d.getShape());
-      list.set(slot.index(), a);
+      b.array = d.isEmpty() ? Nd4j.create(d) : Nd4j.createUninitializedDetached(d.dataType(), d.getShape());
     }
-    used.get(slot.index())[0] = runs;
-    return a;
+    b.lastUsed = runs;
+    return b.array;
   }
 
   INDArray[][] resolve(Slot[][] slots) {
@@ -74,7 +80,7 @@ final class PlanArena {
   void touch(Slot[][] slots) {
     for (Slot[] row : slots) {
       for (Slot s : row) {
-        lastUsed.get(s.key()).get(s.index())[0] = runs;
+        buffer(s).lastUsed = runs;
       }
     }
   }
@@ -89,16 +95,13 @@ final class PlanArena {
   /** Frees the slots not used since run {@code before}. */
   void trim(long before) {
     boolean freed = false;
-    for (Map.Entry<String, List<INDArray>> e : buffers.entrySet()) {
-      List<INDArray> list = e.getValue();
-      List<long[]> used = lastUsed.get(e.getKey());
-      for (int i = 0; i < list.size(); i++) {
-        INDArray a = list.get(i);
-        if (a != null && used.get(i)[0] < before) {
-          if (a.closeable() && !a.wasClosed()) {
-            a.close();
+    for (List<Buffer> list : buffers.values()) {
+      for (Buffer b : list) {
+        if (b.array != null && b.lastUsed < before) {
+          if (b.array.closeable() && !b.array.wasClosed()) {
+            b.array.close();
           }
-          list.set(i, null);
+          b.array = null;
           freed = true;
         }
       }
@@ -111,10 +114,10 @@ final class PlanArena {
   /** Bytes held by the live slots. */
   long bytes() {
     long b = 0;
-    for (List<INDArray> list : buffers.values()) {
-      for (INDArray a : list) {
-        if (a != null && !a.wasClosed()) {
-          b += a.length() * a.dataType().width();
+    for (List<Buffer> list : buffers.values()) {
+      for (Buffer buf : list) {
+        if (buf.array != null && !buf.array.wasClosed()) {
+          b += buf.array.length() * buf.array.dataType().width();
         }
       }
     }
