@@ -559,7 +559,7 @@ public final class NablaTrainer {
   /**
    * K of N steps: the final step N−1 (always trained) and one step from each of K−1 strata of the other
    * N−1 steps, boundaries b_j = ⌊j·(N−1)/(K−1)⌋, pick b_j + U{0..b_{j+1}−b_j−1}. Every step has a
-   * positive chance; with K = N every step is taken once. (Before 0.1.1 the strata covered all N steps
+   * positive chance; with K = N every step is taken once. (Until session 5 the strata covered all N steps
    * and the last pick was replaced by N−1, so the steps of the last stratum but the final one were
    * never trained: steps 40–48 of 50 at the default fraction 0.1.)
    */
