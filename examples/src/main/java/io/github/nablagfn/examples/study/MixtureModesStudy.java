@@ -21,6 +21,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Mode keeping on a 2-D mixture: four equal modes on a circle of radius 2 (σ = 0.25), an MLP denoiser
@@ -35,7 +36,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@code iters} (300), {@code steps} (50), {@code batch} (64), {@code lr} (1e-3), {@code methods}
  * (residual-nabla-db,refl,draft-k,nabla-db), and for Residual ∇-DB {@code frac} (0.2) and {@code weighting}
  * (γ_t: ALPHA_BAR, SQRT_ALPHA_BAR or NONE); {@code decay} (false: constant learning rates; true: cosine to
- * 5 % after 50 warm-up iterations).
+ * 5 % after 50 warm-up iterations); {@code logEvery} (0: off; n: one JSON line of loss terms, reward and
+ * gradient norms every n iterations); {@code flowCheck} (false; true: after ∇-DB training, the learned
+ * log-flow gradient against the mixture's exact one, {@link MixtureTilt}, on ten steps of the chain);
+ * {@code ceiling} (false; true: only {@link #ceiling}, the weights Gaussian steps reach with the exact score
+ * and flow, over {@code chains} (20000) chains, and nothing else).
  */
 public final class MixtureModesStudy {
   private MixtureModesStudy() {}
@@ -63,11 +68,19 @@ public final class MixtureModesStudy {
     int batch = Integer.getInteger("batch", 64);
     double lr = Double.parseDouble(System.getProperty("lr", "1e-3"));
     boolean decay = Boolean.getBoolean("decay");
+    int logEvery = Integer.getInteger("logEvery", 0);
     List<String> methods = Arrays.asList(System.getProperty("methods", "residual-nabla-db,refl,draft-k,nabla-db")
         .split(","));
     GaussianMixtureData data = GaussianMixtureData.circle(4, 2.0, 0.25);
     NoiseSchedule schedule = NoiseSchedule.ddpmDefault();
     Sampler sampler = Ddim.of(schedule, steps);
+    double[] c0 = data.centres()[0];
+    double width = 2.07;
+    if (Boolean.getBoolean("ceiling")) {
+      ceiling(sampler, data, new MixtureTilt(data.centres(), new double[] {1, 1, 1, 1}, 0.25, beta, width, c0), beta,
+          width, c0, Integer.getInteger("chains", 20000));
+      return;
+    }
     MlpDenoiser base = MlpDenoiser.create(MlpDenoiser.Config.of(2), Rng.of(1));
     long t0 = System.nanoTime();
     new Pretrainer(base, schedule, AdamW.lr(2e-3).weightDecay(0), 512, 5)
@@ -76,9 +89,7 @@ public final class MixtureModesStudy {
     double[] ref = weights(data, baseSamples);
     double[] isTarget = tiltedWeights(data, baseSamples, new QuadraticReward(data.centres()[0], 2.07)
         .evaluate(baseSamples, null).mul(beta).toDoubleVector());
-    double width = 2.07;
     double var = 0.25 * 0.25;
-    double[] c0 = data.centres()[0];
     double[] target = new double[4];
     double z = 0;
     for (int k = 0; k < 4; k++) {
@@ -105,7 +116,15 @@ public final class MixtureModesStudy {
           .flowOptimizer(AdamW.lr(3 * lr).weightDecay(0).clipNorm(1.0))
           .policyLearningRate(decay ? LearningRate.cosine(lr, 50, iters, 0.05) : LearningRate.constant(lr))
           .flowLearningRate(decay ? LearningRate.cosine(3 * lr, 50, iters, 0.05) : LearningRate.constant(3 * lr))
-          .batchSize(batch).seed(3).build();
+          .batchSize(batch).seed(3)
+          .listener(r -> {
+            if (logEvery > 0 && r.iteration() % logEvery == 0) {
+              System.out.printf(Locale.ROOT, "{\"iteration\": %d, \"loss_fwd\": %.4g, \"loss_bwd\": %.4g, "
+                  + "\"loss_term\": %.4g, \"reward_mean\": %.4f, \"grad_norm_policy\": %.3g, \"grad_norm_flow\": %.3g}%n",
+                  r.iteration(), r.lossForward(), r.lossBackward(), r.lossTerminal(), r.rewardMean(),
+                  r.gradNormPolicy(), r.gradNormFlow());
+            }
+          }).build();
       long start = System.nanoTime();
       try {
         trainer.fit(iters);
@@ -115,6 +134,10 @@ public final class MixtureModesStudy {
         continue;
       }
       double secs = (System.nanoTime() - start) / 1e9;
+      if (flow && Boolean.getBoolean("flowCheck")) {
+        flowCheck(trainer, sampler, data, new MixtureTilt(data.centres(), new double[] {1, 1, 1, 1}, 0.25, beta,
+            width, c0));
+      }
       INDArray x = sample(sampler, policy);
       double[] w = weights(data, x);
       int kept = 0;
@@ -124,6 +147,101 @@ public final class MixtureModesStudy {
       System.out.printf(Locale.ROOT, "{\"method\": \"%s\", \"iterations\": %d, \"weights\": %s, \"target\": %s, "
           + "\"modes_kept\": %d, \"reward_mean\": %.4f, \"seconds\": %.1f}%n", m, iters, fmt(w), fmt(target), kept,
           new QuadraticReward(c0, width).evaluate(x, null).meanNumber().doubleValue(), secs);
+    }
+  }
+
+  /**
+   * The learned log-flow gradient against the mixture's exact one at 2000 noised mixture samples on ten
+   * steps of the chain: the rms of the exact gradient, the projection ratio ⟨learned, exact⟩/‖exact‖²
+   * (1 = right size, below 1 = under-estimated) and the rms error relative to the exact rms.
+   */
+  private static void flowCheck(NablaTrainer trainer, Sampler sampler, GaussianMixtureData data, MixtureTilt exact) {
+    int steps = sampler.numSteps();
+    for (int step = 0; step < steps; step += Math.max(1, steps / 10)) {
+      double a = sampler.step(step).alphaCumprod();
+      INDArray x0 = data.next(Rng.of(50 + step), 2000).samples();
+      INDArray xt = x0.mul(Math.sqrt(a)).addi(Rng.of(60 + step).gaussian(2000, 2).muli(Math.sqrt(1 - a)));
+      INDArray learned = trainer.logFlowScore(xt, step, null);
+      double dot = 0;
+      double norm2 = 0;
+      double err2 = 0;
+      for (int i = 0; i < 2000; i++) {
+        double[] truth = exact.logFlowGradient(xt.getRow(i).toDoubleVector(), a);
+        for (int d = 0; d < 2; d++) {
+          double g = learned.getDouble(i, d);
+          dot += g * truth[d];
+          norm2 += truth[d] * truth[d];
+          err2 += (g - truth[d]) * (g - truth[d]);
+        }
+      }
+      System.out.printf(Locale.ROOT, "{\"flow_step\": %d, \"t\": %d, \"exact_rms\": %.4f, \"projection_ratio\": %.3f, "
+          + "\"relative_rms_error\": %.3f}%n", step, sampler.step(step).timestep(), Math.sqrt(norm2 / 2000),
+          dot / norm2, Math.sqrt(err2 / norm2));
+    }
+  }
+
+  /**
+   * What a chain of fixed-variance Gaussian steps can reach with every learned quantity exact: the
+   * mixture's exact ε (no network) and the exact log-flow {@link MixtureTilt}, each step's mean shifted
+   * by the forward balance's least-squares optimum, shift = σ² E_{x_s ~ N(μ + shift, σ²)}[∇log F̃(x_s)]
+   * (four fixed-point rounds, 16 draws). Prints the mode weights of these chains next to those of the
+   * same chains without the shift, and the latter reweighted by exp(βR) (the objective's target for this
+   * chain). The gap between the first and the last is the bias of Gaussian steps with the reference's
+   * variance; it shrinks with the number of steps.
+   */
+  static void ceiling(Sampler sampler, GaussianMixtureData data, MixtureTilt exact, double beta, double width,
+      double[] c0, int chains) {
+    Rng rng = Rng.of(70);
+    for (boolean shifted : new boolean[] {false, true}) {
+      double[][] x = new double[chains][2];
+      for (double[] row : x) {
+        row[0] = rng.nextGaussian();
+        row[1] = rng.nextGaussian();
+      }
+      int n = sampler.numSteps();
+      for (int i = 0; i < n; i++) {
+        var st = sampler.step(i);
+        double sd = st.sigma();
+        for (double[] row : x) {
+          double[] score = exact.noisedScore(row, st.alphaCumprod());
+          double[] mu = new double[2];
+          for (int d = 0; d < 2; d++) {
+            double eps = -Math.sqrt(1 - st.alphaCumprod()) * score[d];
+            mu[d] = st.meanFromSample() * row[d] + st.meanFromOutput() * eps;
+          }
+          double[] shift = new double[2];
+          if (shifted) {
+            double[][] z = new double[16][2];
+            for (double[] zz : z) {
+              zz[0] = rng.nextGaussian();
+              zz[1] = rng.nextGaussian();
+            }
+            for (int round = 0; round < 4; round++) {
+              double[] mean = new double[2];
+              for (double[] zz : z) {
+                double[] xs = {mu[0] + shift[0] + sd * zz[0], mu[1] + shift[1] + sd * zz[1]};
+                double[] g = i == n - 1 ? exact.terminalGradient(xs)
+                    : exact.logFlowGradient(xs, sampler.step(i + 1).alphaCumprod());
+                mean[0] += g[0] / z.length;
+                mean[1] += g[1] / z.length;
+              }
+              shift = new double[] {st.variance() * mean[0], st.variance() * mean[1]};
+            }
+          }
+          row[0] = mu[0] + shift[0] + sd * rng.nextGaussian();
+          row[1] = mu[1] + shift[1] + sd * rng.nextGaussian();
+        }
+      }
+      INDArray samples = Nd4j.createFromArray(x);
+      if (shifted) {
+        System.out.printf(Locale.ROOT, "{\"ceiling_steps\": %d, \"exact_flow_gaussian_steps_weights\": %s}%n", n,
+            fmt(weights(data, samples)));
+      } else {
+        System.out.printf(Locale.ROOT, "{\"ceiling_steps\": %d, \"exact_score_chain_weights\": %s, "
+            + "\"tilted_target_is\": %s}%n", n, fmt(weights(data, samples)), fmt(tiltedWeights(data, samples,
+            new QuadraticReward(c0, width).evaluate(samples.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT), null)
+                .mul(beta).toDoubleVector())));
+      }
     }
   }
 
