@@ -184,10 +184,10 @@ public final class MixtureModesStudy {
    * What a chain of fixed-variance Gaussian steps can reach with every learned quantity exact: the
    * mixture's exact ε (no network) and the exact log-flow {@link MixtureTilt}, each step's mean shifted
    * by the forward balance's least-squares optimum, shift = σ² E_{x_s ~ N(μ + shift, σ²)}[∇log F̃(x_s)]
-   * (four fixed-point rounds, 16 draws). Prints the mode weights of these chains next to those of the
-   * same chains without the shift, and the latter reweighted by exp(βR) (the objective's target for this
-   * chain). The gap between the first and the last is the bias of Gaussian steps with the reference's
-   * variance; it shrinks with the number of steps.
+   * (four fixed-point rounds, 16 draws; the sampler must predict ε). Prints the mode weights of the
+   * chains without the shift and those reweighted by exp(βR) (the objective's target for this chain),
+   * then the weights of the shifted chains. The gap between the target and the shifted chains' weights is
+   * the bias of Gaussian steps with the reference's variance; it shrinks with the number of steps.
    */
   static void ceiling(Sampler sampler, GaussianMixtureData data, MixtureTilt exact, double beta, double width,
       double[] c0, int chains) {
