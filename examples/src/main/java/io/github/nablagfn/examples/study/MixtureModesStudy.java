@@ -76,9 +76,10 @@ public final class MixtureModesStudy {
     Sampler sampler = Ddim.of(schedule, steps);
     double[] c0 = data.centres()[0];
     double width = 2.07;
+    QuadraticReward reward = new QuadraticReward(c0, width);
+    MixtureTilt exact = MixtureTilt.of(data, beta, width, c0);
     if (Boolean.getBoolean("ceiling")) {
-      ceiling(sampler, data, new MixtureTilt(data.centres(), new double[] {1, 1, 1, 1}, 0.25, beta, width, c0), beta,
-          width, c0, Integer.getInteger("chains", 20000));
+      ceiling(sampler, data, exact, reward, beta, Integer.getInteger("chains", 20000));
       return;
     }
     MlpDenoiser base = MlpDenoiser.create(MlpDenoiser.Config.of(2), Rng.of(1));
@@ -87,9 +88,8 @@ public final class MixtureModesStudy {
         .learningRate(LearningRate.cosine(2e-3, 100, 4000, 0.05)).fit(data, 4000);
     INDArray baseSamples = sample(sampler, base);
     double[] ref = weights(data, baseSamples);
-    double[] isTarget = tiltedWeights(data, baseSamples, new QuadraticReward(data.centres()[0], 2.07)
-        .evaluate(baseSamples, null).mul(beta).toDoubleVector());
-    double var = 0.25 * 0.25;
+    double[] isTarget = tiltedWeights(data, baseSamples, reward, beta);
+    double var = data.std() * data.std();
     double[] target = new double[4];
     double z = 0;
     for (int k = 0; k < 4; k++) {
@@ -111,7 +111,7 @@ public final class MixtureModesStudy {
       NablaTrainer trainer = NablaTrainer.builder().policy(policy)
           .flow(flow ? FlowModel.of(MlpDenoiser.create(new MlpDenoiser.Config(2, 64, 2, 32, 0, PredictionType.EPSILON)
               .withZeroOutput(), Rng.of(2))) : FlowModel.none())
-          .sampler(sampler).reward(new QuadraticReward(c0, width).scaled(beta)).objective(obj)
+          .sampler(sampler).reward(reward.scaled(beta)).objective(obj)
           .policyOptimizer(AdamW.lr(lr).betas(0.9, 0.95).weightDecay(0).clipNorm(1.0))
           .flowOptimizer(AdamW.lr(3 * lr).weightDecay(0).clipNorm(1.0))
           .policyLearningRate(decay ? LearningRate.cosine(lr, 50, iters, 0.05) : LearningRate.constant(lr))
@@ -135,8 +135,7 @@ public final class MixtureModesStudy {
       }
       double secs = (System.nanoTime() - start) / 1e9;
       if (flow && Boolean.getBoolean("flowCheck")) {
-        flowCheck(trainer, sampler, data, new MixtureTilt(data.centres(), new double[] {1, 1, 1, 1}, 0.25, beta,
-            width, c0));
+        flowCheck(trainer, sampler, data, exact);
       }
       INDArray x = sample(sampler, policy);
       double[] w = weights(data, x);
@@ -146,7 +145,7 @@ public final class MixtureModesStudy {
       }
       System.out.printf(Locale.ROOT, "{\"method\": \"%s\", \"iterations\": %d, \"weights\": %s, \"target\": %s, "
           + "\"modes_kept\": %d, \"reward_mean\": %.4f, \"seconds\": %.1f}%n", m, iters, fmt(w), fmt(target), kept,
-          new QuadraticReward(c0, width).evaluate(x, null).meanNumber().doubleValue(), secs);
+          reward.evaluate(x, null).meanNumber().doubleValue(), secs);
     }
   }
 
@@ -189,8 +188,8 @@ public final class MixtureModesStudy {
    * then the weights of the shifted chains. The gap between the target and the shifted chains' weights is
    * the bias of Gaussian steps with the reference's variance; it shrinks with the number of steps.
    */
-  static void ceiling(Sampler sampler, GaussianMixtureData data, MixtureTilt exact, double beta, double width,
-      double[] c0, int chains) {
+  static void ceiling(Sampler sampler, GaussianMixtureData data, MixtureTilt exact, QuadraticReward reward,
+      double beta, int chains) {
     Rng rng = Rng.of(70);
     for (boolean shifted : new boolean[] {false, true}) {
       double[][] x = new double[chains][2];
@@ -238,9 +237,7 @@ public final class MixtureModesStudy {
             fmt(weights(data, samples)));
       } else {
         System.out.printf(Locale.ROOT, "{\"ceiling_steps\": %d, \"exact_score_chain_weights\": %s, "
-            + "\"tilted_target_is\": %s}%n", n, fmt(weights(data, samples)), fmt(tiltedWeights(data, samples,
-            new QuadraticReward(c0, width).evaluate(samples.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT), null)
-                .mul(beta).toDoubleVector())));
+            + "\"tilted_target_is\": %s}%n", n, fmt(weights(data, samples)), fmt(tiltedWeights(data, samples, reward, beta)));
       }
     }
   }
@@ -253,7 +250,9 @@ public final class MixtureModesStudy {
    * The residual objective's target mode weights from the pretrained chain's own samples: each sample
    * weighted by exp(βR(x)) (self-normalised importance sampling), summed per nearest mode.
    */
-  private static double[] tiltedWeights(GaussianMixtureData data, INDArray x, double[] betaR) {
+  private static double[] tiltedWeights(GaussianMixtureData data, INDArray x, QuadraticReward reward, double beta) {
+    double[] betaR = reward.evaluate(x.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT), null).mul(beta)
+        .toDoubleVector();
     double max = Arrays.stream(betaR).max().orElse(0);
     double[] e = Arrays.stream(betaR).map(r -> Math.exp(r - max)).toArray();
     double z = Arrays.stream(e).sum();

@@ -21,6 +21,15 @@ final class MixtureTilt {
   private final double width2;
   private final double[] mu0;
 
+  /** The tilt of {@code data}'s own mixture (centres, weights, σ). */
+  static MixtureTilt of(io.github.nablagfn.core.toy.GaussianMixtureData data, double beta, double width, double[] mu0) {
+    double[] weights = new double[data.centres().length];
+    for (int k = 0; k < weights.length; k++) {
+      weights[k] = data.weight(k);
+    }
+    return new MixtureTilt(data.centres(), weights, data.std(), beta, width, mu0);
+  }
+
   MixtureTilt(double[][] centres, double[] weights, double std, double beta, double width, double[] mu0) {
     this.centres = centres;
     this.logWeights = java.util.Arrays.stream(weights).map(Math::log).toArray();
@@ -39,13 +48,13 @@ final class MixtureTilt {
 
   /** log F̃(x) at ᾱ = a (up to a constant independent of x). */
   double logFlow(double[] x, double a) {
-    return evaluate(x, a, null);
+    return evaluate(x, a, null, null);
   }
 
   /** ∇ log F̃(x) at ᾱ = a. */
   double[] logFlowGradient(double[] x, double a) {
     double[] g = new double[2];
-    evaluate(x, a, g);
+    evaluate(x, a, g, null);
     return g;
   }
 
@@ -57,10 +66,6 @@ final class MixtureTilt {
   }
 
   /** log F̃, its gradient into {@code grad} and the noised prior's score into {@code score}, when not null. */
-  private double evaluate(double[] x, double a, double[] grad) {
-    return evaluate(x, a, grad, null);
-  }
-
   private double evaluate(double[] x, double a, double[] grad, double[] score) {
     int k = centres.length;
     double noisy = a * var + 1 - a;

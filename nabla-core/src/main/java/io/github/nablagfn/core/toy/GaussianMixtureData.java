@@ -69,6 +69,11 @@ public final class GaussianMixtureData implements DataSource {
     return c;
   }
 
+  /** The standard deviation σ of every mode (each is N(centre, σ² I)). */
+  public double std() {
+    return std;
+  }
+
   /** The normalised weight of mode k. */
   public double weight(int k) {
     return cumulative[k] - (k == 0 ? 0 : cumulative[k - 1]);
