@@ -89,12 +89,15 @@ class TwinNablaTransitionTest {
     for (String c : new String[] {"mid", "final"}) {
       String p = "nabla." + c + ".";
       double tol = c.equals("final") ? 2e-4 : 1e-4;
-      ResidualNablaDbLoss.Scores s = loss.scores(batch(c));
+      ResidualNablaDbLoss.Scores s = loss.detailedScores(batch(c));
       assertRelMax(p + "eps_ref", s.epsRef(), fix.get(p + "eps_ref"), 1e-4);
       assertRelMax(p + "score_pf_ref", s.scorePfRef(), fix.get(p + "score_pf_ref"), tol);
       assertRelMax(p + "rev_pf", s.revPf(), fix.get(p + "rev_pf"), tol);
       assertRelMax(p + "rev_pf_ref", s.revPfRef(), fix.get(p + "rev_pf_ref"), tol);
       assertRelMax(p + "score_r", s.scoreR(), fix.get(p + "score_r"), 1e-4);
+      // the training path's single execution gives their sum
+      assertRelMax(p + "rev_pf + score_r", loss.scores(batch(c)).policyBackward(),
+          fix.get(p + "rev_pf").add(fix.get(p + "score_r")), tol);
       assertRelMax(p + "score_r_next", s.scoreRNext(), fix.get(p + "score_r_next"), 1e-4);
     }
   }

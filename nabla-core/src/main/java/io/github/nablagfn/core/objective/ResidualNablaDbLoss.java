@@ -30,6 +30,12 @@ import org.nd4j.linalg.factory.Nd4j;
  *   <li>reward graph: γβ ∇_x R(x̂0_θ(x, t)) at x_t and at x_s (β ∇R(x_0) on the final step), and R itself;</li>
  *   <li>loss graph: the four terms, differentiated w.r.t. θ and φ in one backward pass.</li>
  * </ol>
+ *
+ * <p>The backward balance uses the policy's rev_pf and its reward score at x_t only as their sum, so
+ * {@link #scores} computes that sum in one execution: the x_t-gradient of log P_F + γβR(x̂0_θ(x_t)), one
+ * forward and one backward pass of the policy instead of two each (the twin's {@code nabla_step} likewise
+ * shares the policy's forward pass at x_t). {@link #detailedScores} computes the two parts separately,
+ * for inspection and tests; the sums agree to float rounding.
  */
 public final class ResidualNablaDbLoss {
   private static final String POLICY = "policy.";
@@ -42,9 +48,13 @@ public final class ResidualNablaDbLoss {
     }
   }
 
-  /** The stop-gradient inputs of the loss, per row of a {@link TransitionBatch}. */
-  public record Scores(INDArray epsRef, INDArray scorePfRef, INDArray revPf, INDArray revPfRef, INDArray scoreR,
-      INDArray scoreRNext, INDArray rewardNext) {}
+  /**
+   * The stop-gradient inputs of the loss, per row of a {@link TransitionBatch}. {@code policyBackward} is
+   * rev_pf + γ_t β ∇R(x̂0_θ(x_t)), the policy's part of the backward balance; {@code revPf} and
+   * {@code scoreR}, its two parts, are null unless computed by {@link #detailedScores}.
+   */
+  public record Scores(INDArray epsRef, INDArray scorePfRef, INDArray policyBackward, INDArray revPf,
+      INDArray revPfRef, INDArray scoreR, INDArray scoreRNext, INDArray rewardNext) {}
 
   /** Loss terms and gradients (keyed by parameter name) of the policy θ and the flow φ. */
   public record Result(Terms terms, Map<String, INDArray> policyGradients, Map<String, INDArray> flowGradients,
@@ -55,7 +65,8 @@ public final class ResidualNablaDbLoss {
   private final Denoiser flow;
   private final boolean conditional;
   private final int rank;
-  private final SameDiff policyScores;
+  private SameDiff policyScores; // built on first use: only detailedScores runs it
+  private final SameDiff policyBackward;
   private final SameDiff referenceScores;
   private final SameDiff rewardScores;
   private final SameDiff loss;
@@ -77,15 +88,15 @@ public final class ResidualNablaDbLoss {
     this.flow = flow;
     this.conditional = policy.numClasses() > 0;
     this.rank = policy.sampleShape().length + 1;
-    this.policyScores = scoreGraph(policy);
+    this.policyBackward = scoreGraph(policy, reward);
     // plain ∇-DB balances against the noising kernel, in closed form: no reference graph
-    this.referenceScores = objective.residual() ? scoreGraph(reference) : null;
+    this.referenceScores = objective.residual() ? scoreGraph(reference, null) : null;
     this.rewardScores = rewardGraph(policy, reward);
     this.loss = lossGraph();
     this.policyVars = policy.parameters().names().stream().map(n -> POLICY + n).toList();
     this.flowVars = flow == null ? List.of() : flow.parameters().names().stream().map(n -> FLOW + n).toList();
     NablaRuntime.quietly(() -> {
-      for (SameDiff sd : new SameDiff[] {policyScores, referenceScores, rewardScores, loss}) {
+      for (SameDiff sd : new SameDiff[] {policyBackward, referenceScores, rewardScores, loss}) {
         if (sd != null) {
           sd.createGradFunction();
         }
@@ -102,8 +113,12 @@ public final class ResidualNablaDbLoss {
     return conditional ? sd.placeHolder("c", DataType.INT64, -1) : null;
   }
 
-  /** ε(x), and log P_F(x_s | x) whose x-gradient is rev_pf. Parameters are constants here. */
-  private SameDiff scoreGraph(Denoiser net) {
+  /**
+   * ε(x), and log P_F(x_s | x) whose x-gradient is rev_pf; with a reward, log P_F + Σ_rows w_row ·
+   * R(x̂0(x, t)) (same placeholders as {@link #rewardGraph}), whose x-gradient is rev_pf + γβ∇R.
+   * Parameters are constants here.
+   */
+  private SameDiff scoreGraph(Denoiser net, Reward reward) {
     SameDiff sd = SameDiff.create();
     SDVariable x = sd.placeHolder("x", DataType.FLOAT, samplePlaceholder());
     SDVariable t = sd.placeHolder("t", DataType.DOUBLE, -1);
@@ -116,9 +131,26 @@ public final class ResidualNablaDbLoss {
     SDVariable out = net.forward(new GraphScope(sd, "net.", net.parameters(), false), xt, t, c);
     out.rename("out");
     SDVariable d = xPrev.sub(xt.mul(mX).add(out.mul(mO)));
-    d.mul(d).mul(invVar).sum().mul(-0.5).rename("log_pf");
-    sd.setLossVariables("log_pf");
+    SDVariable logPf = d.mul(d).mul(invVar).sum().mul(-0.5).rename("log_pf");
+    if (reward == null) {
+      sd.setLossVariables("log_pf");
+      return sd;
+    }
+    SDVariable r = weightedReward(sd, reward, xt, out, c);
+    logPf.add(r).rename("log_pf_plus_reward");
+    sd.setLossVariables("log_pf_plus_reward");
     return sd;
+  }
+
+  /** Σ_rows w_row · R(a_x x + a_o out): placeholders a_x, a_o (columns) and w (rows); R is "reward". */
+  private SDVariable weightedReward(SameDiff sd, Reward reward, SDVariable x, SDVariable out, SDVariable c) {
+    SDVariable aX = sd.placeHolder("a_x", DataType.FLOAT, Columns.placeholderShape(rank));
+    SDVariable aO = sd.placeHolder("a_o", DataType.FLOAT, Columns.placeholderShape(rank));
+    SDVariable w = sd.placeHolder("w", DataType.FLOAT, -1);
+    SDVariable x0 = x.mul(aX).add(out.mul(aO));
+    SDVariable r = reward.forward(new GraphScope(sd, "reward.", reward.parameters(), false), x0, c);
+    r.rename("reward");
+    return r.mul(w).sum();
   }
 
   /** Σ_rows w_row · R(x̂0_θ(x, t)); its x-gradient is γβ ∇R per row. */
@@ -127,15 +159,9 @@ public final class ResidualNablaDbLoss {
     SDVariable x = sd.placeHolder("x", DataType.FLOAT, samplePlaceholder());
     SDVariable t = sd.placeHolder("t", DataType.DOUBLE, -1);
     SDVariable c = conditionPlaceholder(sd);
-    SDVariable aX = sd.placeHolder("a_x", DataType.FLOAT, Columns.placeholderShape(rank));
-    SDVariable aO = sd.placeHolder("a_o", DataType.FLOAT, Columns.placeholderShape(rank));
-    SDVariable w = sd.placeHolder("w", DataType.FLOAT, -1);
     SDVariable xt = InputGradients.track(sd, x);
     SDVariable out = net.forward(new GraphScope(sd, "net.", net.parameters(), false), xt, t, c);
-    SDVariable x0 = xt.mul(aX).add(out.mul(aO));
-    SDVariable r = reward.forward(new GraphScope(sd, "reward.", reward.parameters(), false), x0, c);
-    r.rename("reward");
-    r.mul(w).sum().rename("weighted");
+    weightedReward(sd, reward, xt, out, c).rename("weighted");
     sd.setLossVariables("weighted");
     return sd;
   }
@@ -154,9 +180,8 @@ public final class ResidualNablaDbLoss {
     SDVariable fin = sd.placeHolder("final", DataType.FLOAT, Columns.placeholderShape(rank));
     SDVariable epsRef = objective.residual() ? sd.placeHolder("eps_ref", DataType.FLOAT, samplePlaceholder()) : null;
     SDVariable scoreRNext = sd.placeHolder("score_r_next", DataType.FLOAT, samplePlaceholder());
-    SDVariable revPf = sd.placeHolder("rev_pf", DataType.FLOAT, samplePlaceholder());
+    SDVariable policyBwd = sd.placeHolder("policy_bwd", DataType.FLOAT, samplePlaceholder());
     SDVariable revPfRef = sd.placeHolder("rev_pf_ref", DataType.FLOAT, samplePlaceholder());
-    SDVariable scoreR = sd.placeHolder("score_r", DataType.FLOAT, samplePlaceholder());
     SDVariable epsOld = sd.placeHolder("eps_old", DataType.FLOAT, samplePlaceholder());
 
     // 1. policy: ε_θ(x_t), μ_θ = m_x x_t + m_o ε, score_pf = −(x_s − μ_θ)/σ²
@@ -174,7 +199,7 @@ public final class ResidualNablaDbLoss {
       SDVariable g = flow.forward(phi, xPrev, tPrev, c);
       fwdTarget = fwdTarget.add(g.mul(nonFinal)); // g_φ(x_0) := 0 in the forward balance
       SDVariable gT = flow.forward(phi, xT, t, c);
-      SDVariable bwd = revPf.sub(revPfRef).add(gT).add(scoreR);
+      SDVariable bwd = policyBwd.sub(revPfRef).add(gT); // rev_pf + γβ∇R(x̂0(x_t)) − rev_pf_ref + g_φ(x_t)
       bwd.mul(bwd).mean().rename("loss_bwd");
       g.mul(g).mul(fin).mean().rename("loss_term");
     } else {
@@ -222,19 +247,34 @@ public final class ResidualNablaDbLoss {
     return Columns.chunk(rowsPerExecution, b.rows());
   }
 
-  /** Computes every stop-gradient input of the loss for a batch of transitions. */
+  /**
+   * Computes every stop-gradient input of the loss for a batch of transitions; the policy's rev_pf and
+   * reward score at x_t only as their sum ({@link Scores#policyBackward}), in one execution.
+   */
   public Scores scores(TransitionBatch b) {
+    return scores(b, false);
+  }
+
+  /**
+   * As {@link #scores}, with rev_pf and the reward score at x_t also computed separately (one more
+   * execution of the policy per chunk); {@code policyBackward} is then their sum.
+   */
+  public Scores detailedScores(TransitionBatch b) {
+    return scores(b, true);
+  }
+
+  private Scores scores(TransitionBatch b, boolean detailed) {
     int size = chunk(b);
     if (size >= b.rows()) {
-      return scoresOnce(b);
+      return scoresOnce(b, detailed);
     }
     List<Scores> parts = new java.util.ArrayList<>();
     for (int from = 0; from < b.rows(); from += size) {
-      parts.add(scoresOnce(b.slice(from, Math.min(b.rows(), from + size))));
+      parts.add(scoresOnce(b.slice(from, Math.min(b.rows(), from + size)), detailed));
     }
-    return new Scores(stack(parts, Scores::epsRef), stack(parts, Scores::scorePfRef), stack(parts, Scores::revPf),
-        stack(parts, Scores::revPfRef), stack(parts, Scores::scoreR), stack(parts, Scores::scoreRNext),
-        stack(parts, Scores::rewardNext));
+    return new Scores(stack(parts, Scores::epsRef), stack(parts, Scores::scorePfRef),
+        stack(parts, Scores::policyBackward), stack(parts, Scores::revPf), stack(parts, Scores::revPfRef),
+        stack(parts, Scores::scoreR), stack(parts, Scores::scoreRNext), stack(parts, Scores::rewardNext));
   }
 
   private static INDArray stack(List<Scores> parts, java.util.function.Function<Scores, INDArray> field) {
@@ -246,16 +286,36 @@ public final class ResidualNablaDbLoss {
 
   private static Scores slice(Scores s, int from, int to) {
     return new Scores(Columns.rows(s.epsRef(), from, to), Columns.rows(s.scorePfRef(), from, to),
-        Columns.rows(s.revPf(), from, to), Columns.rows(s.revPfRef(), from, to), Columns.rows(s.scoreR(), from, to),
+        Columns.rows(s.policyBackward(), from, to), Columns.rows(s.revPf(), from, to),
+        Columns.rows(s.revPfRef(), from, to), Columns.rows(s.scoreR(), from, to),
         Columns.rows(s.scoreRNext(), from, to), Columns.rows(s.rewardNext(), from, to));
   }
 
-
-  private Scores scoresOnce(TransitionBatch b) {
-    // 1. rev_pf and ε at x_t, for θ and for the reference
+  private Scores scoresOnce(TransitionBatch b, boolean detailed) {
+    // 1. the policy at x_t: rev_pf + γ_t β ∇R(x̂0(x_t)) in one execution (or each part on its own)
     Map<String, INDArray> ph = scorePlaceholders(b, b.xT, b.t);
-    OutAndGrad pol = GraphRuns.gradientsAndOutputs(policyScores, ph, List.of("out"), List.of("x"));
-    NablaRuntime.relieveMemory();
+    INDArray revPf = null;
+    INDArray scoreR = null;
+    INDArray policyBwd;
+    if (detailed) {
+      if (policyScores == null) {
+        policyScores = NablaRuntime.quietly(() -> {
+          SameDiff sd = scoreGraph(policy, null);
+          sd.createGradFunction();
+          return sd;
+        });
+      }
+      revPf = GraphRuns.gradients(policyScores, ph, List.of("x")).get("x");
+      NablaRuntime.relieveMemory();
+      scoreR = rewardScore(b, b.xT, b.t, b.x0FromSampleT, b.x0FromOutputT, b.rewardWeightT)[0];
+      policyBwd = revPf.add(scoreR);
+    } else {
+      Map<String, INDArray> both = new HashMap<>(ph);
+      both.putAll(rewardPlaceholders(b, b.x0FromSampleT, b.x0FromOutputT, b.rewardWeightT));
+      policyBwd = GraphRuns.gradients(policyBackward, both, List.of("x")).get("x");
+      NablaRuntime.relieveMemory();
+    }
+    // 2. ε and rev_pf of the reference at x_t
     INDArray epsRef;
     INDArray scorePfRef;
     INDArray revPfRef;
@@ -274,10 +334,17 @@ public final class ResidualNablaDbLoss {
       scorePfRef = d.mul(r);
       revPfRef = d.neg();
     }
-    // 2. reward scores at x_t (γ_t β ∇R(x̂0(x_t))) and at x_s (γ_s β ∇R(x̂0(x_s)), β ∇R(x_0) at the end)
-    INDArray[] atT = rewardScore(b, b.xT, b.t, b.x0FromSampleT, b.x0FromOutputT, b.rewardWeightT);
+    // 3. the reward score at x_s (γ_s β ∇R(x̂0(x_s)), β ∇R(x_0) at the end)
     INDArray[] atPrev = rewardScore(b, b.xPrev, b.tPrev, b.x0FromSamplePrev, b.x0FromOutputPrev, b.rewardWeightPrev);
-    return new Scores(epsRef, scorePfRef, pol.getGradients().get("x"), revPfRef, atT[0], atPrev[0], atPrev[1]);
+    return new Scores(epsRef, scorePfRef, policyBwd, revPf, revPfRef, scoreR, atPrev[0], atPrev[1]);
+  }
+
+  private Map<String, INDArray> rewardPlaceholders(TransitionBatch b, double[] aX, double[] aO, double[] w) {
+    Map<String, INDArray> ph = new HashMap<>();
+    ph.put("a_x", b.column(aX));
+    ph.put("a_o", b.column(aO));
+    ph.put("w", Nd4j.createFromArray(w).castTo(DataType.FLOAT));
+    return ph;
   }
 
   private INDArray[] rewardScore(TransitionBatch b, INDArray x, int[] t, double[] aX, double[] aO, double[] w) {
@@ -287,9 +354,7 @@ public final class ResidualNablaDbLoss {
     if (conditional) {
       ph.put("c", b.condition);
     }
-    ph.put("a_x", b.column(aX));
-    ph.put("a_o", b.column(aO));
-    ph.put("w", Nd4j.createFromArray(w).castTo(DataType.FLOAT));
+    ph.putAll(rewardPlaceholders(b, aX, aO, w));
     OutAndGrad og = GraphRuns.gradientsAndOutputs(rewardScores, ph, List.of("reward"), List.of("x"));
     NablaRuntime.relieveMemory();
     return new INDArray[] {og.getGradients().get("x"), og.getOutputs().get("reward")};
@@ -356,9 +421,8 @@ public final class ResidualNablaDbLoss {
       ph.put("score_base", s.scorePfRef());
     }
     ph.put("score_r_next", s.scoreRNext());
-    ph.put("rev_pf", s.revPf());
+    ph.put("policy_bwd", s.policyBackward());
     ph.put("rev_pf_ref", s.revPfRef());
-    ph.put("score_r", s.scoreR());
     ph.put("eps_old", b.epsOld);
     List<String> vars = new java.util.ArrayList<>(policyVars);
     vars.addAll(flowVars);

@@ -93,7 +93,8 @@ class ResidualNablaDbLossTest {
       Trajectory traj = new Trajectory(states, outputs, null);
       int[] steps = {rng.nextInt(9), 9};
       TransitionBatch b = TransitionBatch.of(SAMPLER, traj, steps, RewardWeighting.ALPHA_BAR, beta);
-      ResidualNablaDbLoss.Scores s = loss.scores(b);
+      ResidualNablaDbLoss.Scores s = loss.detailedScores(b);
+      ResidualNablaDbLoss.Scores fast = loss.scores(b); // rev_pf + score_r in one execution
       double[][] wp = policy.parameters().get("w").castTo(DataType.DOUBLE).toDoubleMatrix();
       double[] bp = policy.parameters().get("b").castTo(DataType.DOUBLE).toDoubleVector();
       double[][] wr = ref.parameters().get("w").castTo(DataType.DOUBLE).toDoubleMatrix();
@@ -154,6 +155,14 @@ class ResidualNablaDbLossTest {
       assertRelMax("rev_pf", s.revPf(), Nd4j.createFromArray(expRevPf), 2e-4);
       assertRelMax("rev_pf_ref", s.revPfRef(), Nd4j.createFromArray(expRevPfRef), 2e-4);
       assertRelMax("score_r", s.scoreR(), Nd4j.createFromArray(expScoreR), 1e-4);
+      double[][] expPolicyBwd = new double[rows][d];
+      for (int row = 0; row < rows; row++) {
+        for (int j = 0; j < d; j++) {
+          expPolicyBwd[row][j] = expRevPf[row][j] + expScoreR[row][j];
+        }
+      }
+      assertRelMax("policy_bwd", fast.policyBackward(), Nd4j.createFromArray(expPolicyBwd), 2e-4);
+      assertThat(fast.revPf()).as("parts are not computed on the fast path").isNull();
       assertRelMax("score_r_next", s.scoreRNext(), Nd4j.createFromArray(expScoreRNext), 1e-4);
       double fwd = fwdSum / (rows * d);
       assertThat(loss.compute(b, s).terms().forward()).isCloseTo(fwd, within(1e-4 * fwd + 1e-9));
@@ -246,7 +255,7 @@ class ResidualNablaDbLossTest {
       assertThat(a[i]).as("term %d", i).isPositive();
       assertThat(c[i]).as("term %d", i).isCloseTo(a[i], within(1e-5 * a[i]));
     }
-    assertRelMax("rev_pf", chunked.scores().revPf(), whole.scores().revPf(), 1e-5);
+    assertRelMax("policy_bwd", chunked.scores().policyBackward(), whole.scores().policyBackward(), 1e-5);
     assertRelMax("score_r_next", chunked.scores().scoreRNext(), whole.scores().scoreRNext(), 1e-5);
     whole.policyGradients().forEach((k, g) -> assertRelMax("policy " + k, chunked.policyGradients().get(k), g, 1e-4));
     whole.flowGradients().forEach((k, g) -> assertRelMax("flow " + k, chunked.flowGradients().get(k), g, 1e-4));
