@@ -243,6 +243,71 @@ class GraphPlanTest {
     assertThat(bits(GraphRuns.output(sd, ph, "y").get("y"))).isEqualTo(bits(expected));
   }
 
+  /**
+   * Convolutions with frozen (constant) weights, differentiated for their input only: 3×3 with padding,
+   * 1×1, 5×5 with less padding than "same", and a stride-2 3×3 that keeps {@code conv2d_bp}; with {@code trainable} the
+   * weights are variables whose gradients are asked for too.
+   */
+  private static SameDiff convGraph(boolean trainable) {
+    SameDiff sd = SameDiff.create();
+    SDVariable x = io.github.nablagfn.core.nn.InputGradients.track(sd,
+        sd.placeHolder("x", DataType.FLOAT, -1, 3, 9, 9));
+    Nd4j.getRandom().setSeed(21);
+    long[][] shapes = {{3, 3, 3, 4}, {1, 1, 4, 5}, {5, 5, 5, 4}, {3, 3, 4, 2}};
+    int[][] cfg = {{3, 1, 1, 1}, {1, 1, 0, 1}, {5, 1, 1, 1}, {3, 2, 1, 1}}; // kernel, stride, padding, dilation
+    SDVariable h = x;
+    for (int i = 0; i < shapes.length; i++) {
+      INDArray wv = Nd4j.randn(DataType.FLOAT, shapes[i]).muli(0.3);
+      INDArray bv = Nd4j.randn(DataType.FLOAT, shapes[i][3]);
+      SDVariable w = trainable ? sd.var("w" + i, wv) : sd.constant("w" + i, wv);
+      SDVariable b = trainable ? sd.var("b" + i, bv) : sd.constant("b" + i, bv);
+      int[] c = cfg[i];
+      h = sd.cnn().conv2d(h, w, b, org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig.builder()
+          .kH(c[0]).kW(c[0]).sH(c[1]).sW(c[1]).pH(c[2]).pW(c[2]).dH(c[3]).dW(c[3])
+          .paddingMode(org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode.VALID)
+          .dataFormat("NCHW").weightsFormat(org.nd4j.enums.WeightsFormat.YXIO).build());
+      if (i < shapes.length - 1) {
+        h = sd.math.tanh(h);
+      }
+    }
+    h.mul(h).sum().rename("loss");
+    sd.setLossVariables("loss");
+    return sd;
+  }
+
+  /**
+   * Naive vs fast: where only the input gradient of a stride-1 convolution is used, the plan computes it
+   * as a transposed convolution instead of {@code conv2d_bp}; the input gradient equals SameDiff's own to
+   * float rounding (a different summation order), and trainable weights keep {@code conv2d_bp}, bit for bit.
+   */
+  @Test
+  void inputOnlyConvolutionGradientsAreTransposedConvolutions() {
+    for (int rows : new int[] {2, 5}) {
+      Nd4j.getRandom().setSeed(rows);
+      Map<String, INDArray> ph = Map.of("x", Nd4j.randn(DataType.FLOAT, rows, 3, 9, 9));
+      SameDiff frozen = convGraph(false);
+      INDArray expected = frozen.calculateGradients(ph, "x").get("x");
+      OpProfile.start();
+      INDArray got = GraphRuns.gradients(frozen, ph, List.of("x")).get("x");
+      OpProfile.Report report = OpProfile.stop();
+      assertThat(report.ops().get("deconv2d").calls()).as("substituted backward ops").isEqualTo(3);
+      assertThat(report.ops().get("conv2d_bp").calls()).as("the stride-2 convolution keeps conv2d_bp").isEqualTo(1);
+      double scale = expected.amaxNumber().doubleValue();
+      assertThat(scale).isPositive();
+      assertThat(got.sub(expected).amaxNumber().doubleValue()).as("%d rows", rows).isLessThanOrEqualTo(1e-5 * scale);
+
+      SameDiff trainable = convGraph(true);
+      List<String> vars = List.of("x", "w0", "b0", "w1", "w2", "w3");
+      Map<String, INDArray> want = trainable.calculateGradients(ph, vars);
+      OpProfile.start();
+      Map<String, INDArray> have = GraphRuns.gradients(trainable, ph, vars);
+      assertThat(OpProfile.stop().ops()).doesNotContainKey("deconv2d");
+      for (String v : vars) {
+        assertThat(bits(have.get(v))).as("gradient of %s", v).isEqualTo(bits(want.get(v)));
+      }
+    }
+  }
+
   private static float[] bits(INDArray a) {
     return a.reshape(a.length()).castTo(DataType.FLOAT).toFloatVector();
   }
