@@ -72,6 +72,8 @@ final class GraphPlan {
     /** The op's outputs (a substitute's own outputs, if any). */
     int[] out;
     int[] distinctIn;
+    /** The distinct inputs whose values the op reads: they live until it has run. */
+    int[] liveIn;
     final OpContext oc = Nd4j.getExecutioner().buildContext();
     final boolean identity;
     /** A faster op computing what the plan needs of {@link #op}'s outputs, or null: run instead of it. */
@@ -96,10 +98,58 @@ final class GraphPlan {
       this.distinctIn = Arrays.stream(in).distinct().toArray();
     }
 
+    /**
+     * The inputs whose values the op reads (an input it reads only for its shape does not keep that
+     * array alive: see {@link #SHAPE_ONLY}).
+     */
+    int[] valueIn() {
+      if (substitute != null) {
+        return distinctIn;
+      }
+      int shapeOnly = shapeOnlyInputs(df.opName(), in.length, out.length);
+      if (shapeOnly == 0) {
+        return distinctIn;
+      }
+      Set<Integer> read = new java.util.LinkedHashSet<>();
+      for (int i = shapeOnly; i < in.length; i++) {
+        read.add(in[i]);
+      }
+      return read.stream().mapToInt(Integer::intValue).toArray();
+    }
+
     String opName() {
       return substitute != null ? substitute.opName() : df.opName();
     }
   }
+
+  /**
+   * Ops that read their first inputs only for their shapes (libnd4j's kernels: the gradient of a sum or
+   * a mean is the output gradient spread over the input's shape; {@code concat_bp} slices the output
+   * gradient at the inputs' sizes). SameDiff's backward graph hands them the forward arrays, which
+   * would keep every such array alive from the forward to the backward pass: GroupNorm's grouped copy,
+   * its squared deviations, its zeros, its normalised output and its reshape are all only ever read this
+   * way in backprop. The plan frees such arrays after their last value read and still passes the
+   * array object (whose slot may hold another value by then: same shape, other contents).
+   */
+  private static final Map<String, Integer> SHAPE_ONLY = Map.of(
+      "add_bp", 2, "subtract_bp", 2, "reduce_mean_bp", 1, "reduce_sum_bp", 1, "shape_of", 1,
+      "zeroslike", 1, "ones_as", 1);
+
+  /** How many leading inputs of {@code op} are read for their shapes only (0 if none). */
+  static int shapeOnlyInputs(String op, int inputs, int outputs) {
+    if (!SHAPE_ONLY_READS) {
+      return 0;
+    }
+    if ("concat_bp".equals(op)) {
+      return inputs == outputs + 1 ? outputs : 0; // the inputs, then the output gradient (axis as an argument)
+    }
+    return Math.min(SHAPE_ONLY.getOrDefault(op, 0), inputs);
+  }
+
+  /** System property: {@code false} keeps every input of an op alive until the op has run. */
+  static final String SHAPE_ONLY_PROPERTY = "nabla.shapeOnlyReads";
+  private static final boolean SHAPE_ONLY_READS =
+      Boolean.parseBoolean(System.getProperty(SHAPE_ONLY_PROPERTY, "true"));
 
   /** System property: {@code false} keeps {@code conv2d_bp} where only its input gradient is used. */
   static final String INPUT_ONLY_CONV_BP_PROPERTY = "nabla.inputOnlyConvBackprop";
@@ -194,13 +244,14 @@ final class GraphPlan {
     }
     for (Step s : steps) {
       substituteInputOnlyConvBackprop(s, read);
+      s.liveIn = s.valueIn();
     }
     placeholderSlots = placeholderNames.stream().mapToInt(slot::get).toArray();
     fixedVars = fixed.toArray(new SDVariable[0]);
     fixedSlots = fixedSlotList.stream().mapToInt(Integer::intValue).toArray();
     uses = new int[slot.size()];
     for (Step s : steps) {
-      for (int i : s.distinctIn) {
+      for (int i : s.liveIn) {
         uses[i]++;
       }
     }
@@ -445,7 +496,7 @@ final class GraphPlan {
           live.get(outs[i]).freeInto(free);
         }
       }
-      for (int i : s.distinctIn) {
+      for (int i : s.liveIn) {
         left[i]--;
         Live l = live.get(values[i]);
         if (l != null && --l.readers == 0) {

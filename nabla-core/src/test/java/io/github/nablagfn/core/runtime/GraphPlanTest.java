@@ -201,6 +201,45 @@ class GraphPlanTest {
     assertThat((float[]) seen.get()[2]).isEqualTo(bits(expected));
   }
 
+  /**
+   * Arrays that backprop reads only for their shapes do not live until the backward pass: a chain of 20
+   * blocks h ← (h − mean(h)) + b_i, whose backward ops ({@code subtract_bp}, {@code reduce_mean_bp},
+   * {@code add_bp}) take every forward h and centred h but read only their shapes, differentiated for x and
+   * every b_i, holds a few arrays of the chain's shape, not the 40 a plan keeping every input alive would;
+   * the gradients are SameDiff's own, bit for bit.
+   */
+  @Test
+  void arraysReadOnlyForTheirShapesAreFreedAfterTheirLastValueRead() throws Exception {
+    SameDiff sd = SameDiff.create();
+    SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, 64);
+    SDVariable h = io.github.nablagfn.core.nn.InputGradients.track(sd, x);
+    List<String> vars = new ArrayList<>(List.of("x"));
+    Nd4j.getRandom().setSeed(31);
+    for (int i = 0; i < 20; i++) {
+      h = h.sub(h.mean(true, 1)).add(sd.var("b" + i, Nd4j.randn(DataType.FLOAT, 1, 64)));
+      vars.add("b" + i);
+    }
+    h.mul(h).sum().rename("loss");
+    sd.setLossVariables("loss");
+    INDArray x0 = Nd4j.rand(DataType.FLOAT, 32, 64);
+    Map<String, INDArray> expected = sd.calculateGradients(Map.of("x", x0), vars);
+    AtomicReference<Object[]> seen = new AtomicReference<>();
+    Thread t = new Thread(() -> {
+      long before = PlanArena.current().bytes();
+      Map<String, INDArray> got = GraphRuns.gradients(sd, Map.of("x", x0), vars);
+      seen.set(new Object[] {PlanArena.current().bytes() - before, got});
+    });
+    t.start();
+    t.join();
+    long one = 32L * 64 * 4;
+    assertThat((long) seen.get()[0]).as("arena bytes, in arrays of %d bytes", one).isLessThanOrEqualTo(8 * one);
+    @SuppressWarnings("unchecked")
+    Map<String, INDArray> got = (Map<String, INDArray>) seen.get()[1];
+    for (String v : vars) {
+      assertThat(bits(got.get(v))).as("gradient of %s", v).isEqualTo(bits(expected.get(v)));
+    }
+  }
+
   /** Slots no plan used for a while are freed; a plan that runs again gets them back and the same bits. */
   @Test
   void idleBuffersAreFreedAndComeBackWhenNeeded() throws Exception {
