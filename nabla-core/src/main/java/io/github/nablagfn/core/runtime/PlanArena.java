@@ -11,8 +11,8 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The intermediate buffers of the {@link GraphPlan}s run on one thread. A plan names each intermediate
- * by a slot (shape key, index); all plans of the thread share the slots, since their runs never overlap,
- * so the memory held is, per shape, the most any one plan needs at once. Slots no plan has used in the
+ * by a slot (key: type and length; index); all plans of the thread share the slots, since their runs never
+ * overlap, so the memory held is, per type and length, the most any one plan needs at once. Slots no plan has used in the
  * last {@value #IDLE_RUNS} runs are freed (checked every {@value #TRIM_EVERY} runs), which bumps the
  * generation so plans re-resolve their arrays (a freed slot is allocated again when next used).
  */
@@ -21,7 +21,7 @@ final class PlanArena {
   static final int TRIM_EVERY = 32;
   private static final ThreadLocal<PlanArena> CURRENT = ThreadLocal.withInitial(PlanArena::new);
 
-  /** One buffer: arrays of the same shape and type share a key; index tells them apart. */
+  /** One buffer: arrays of the same type and length share a key; index tells them apart. */
   record Slot(String key, int index, LongShapeDescriptor shape) {}
 
   /** One slot's array (null while freed) and the run that last used it. */
@@ -38,8 +38,14 @@ final class PlanArena {
     return CURRENT.get();
   }
 
+  /**
+   * Arrays of the same type and length share slots whatever their shapes (a GroupNorm's grouped copy and
+   * its input, a concatenation and a wider level's activation): each use gets a view of the slot's flat
+   * buffer in its own shape.
+   */
   static String key(LongShapeDescriptor d) {
-    return d.dataType() + Arrays.toString(d.getShape()) + (d.isEmpty() ? "e" : "");
+    return d.isEmpty() ? d.dataType() + Arrays.toString(d.getShape()) + "e"
+        : d.dataType() + "x" + Arrays.stream(d.getShape()).reduce(1L, (a, b) -> a * b);
   }
 
   long generation() {
@@ -57,12 +63,12 @@ final class PlanArena {
   /** The slot's array, allocated (uninitialised) if the slot is new or was freed. */
   INDArray get(Slot slot) {
     Buffer b = buffer(slot);
+    LongShapeDescriptor d = slot.shape();
     if (b.array == null || b.array.wasClosed()) {
-      LongShapeDescriptor d = slot.shape();
       b.array = d.isEmpty() ? Nd4j.create(d) : Nd4j.createUninitializedDetached(d.dataType(), d.getShape());
     }
     b.lastUsed = runs;
-    return b.array;
+    return d.isEmpty() || Arrays.equals(b.array.shape(), d.getShape()) ? b.array : b.array.reshape('c', d.getShape());
   }
 
   INDArray[][] resolve(Slot[][] slots) {

@@ -240,6 +240,34 @@ class GraphPlanTest {
     }
   }
 
+  /**
+   * Arrays of one length share slots whatever their shapes: a chain alternating tanh between (32, 64) and
+   * (64, 32) holds two buffers (keyed by shape it held two of each shape), and gives SameDiff's numbers.
+   */
+  @Test
+  void arraysOfOneLengthShareSlotsAcrossShapes() throws Exception {
+    SameDiff sd = SameDiff.create();
+    SDVariable h = sd.placeHolder("x", DataType.FLOAT, 32, 64);
+    for (int i = 0; i < 20; i++) {
+      h = sd.math.tanh(h).reshape(i % 2 == 0 ? new long[] {64, 32} : new long[] {32, 64});
+    }
+    h.rename("y");
+    INDArray x = Nd4j.rand(DataType.FLOAT, 32, 64);
+    INDArray expected = sd.output(Map.of("x", x), "y").get("y");
+    AtomicReference<Object[]> seen = new AtomicReference<>();
+    Thread t = new Thread(() -> {
+      long before = PlanArena.current().bytes();
+      INDArray y = GraphRuns.output(sd, Map.of("x", x), "y").get("y");
+      INDArray y2 = GraphRuns.output(sd, Map.of("x", x), "y").get("y");
+      seen.set(new Object[] {PlanArena.current().bytes() - before, bits(y), bits(y2)});
+    });
+    t.start();
+    t.join();
+    assertThat((long) seen.get()[0]).isGreaterThan(0).isLessThanOrEqualTo(2 * 32L * 64 * 4);
+    assertThat((float[]) seen.get()[1]).isEqualTo(bits(expected));
+    assertThat((float[]) seen.get()[2]).isEqualTo(bits(expected));
+  }
+
   /** Slots no plan used for a while are freed; a plan that runs again gets them back and the same bits. */
   @Test
   void idleBuffersAreFreedAndComeBackWhenNeeded() throws Exception {
