@@ -60,6 +60,8 @@ final class GraphPlan {
   private final int[] fixedSlots;
   private final int[] outputSlots;
   private final int[] uses;
+  /** Whether a slot is an op's output (not a placeholder, variable or constant). */
+  private final boolean[] opOutput;
   private final Map<List<Long>, Planned> plans = new HashMap<>();
   private final INDArray[] values;
 
@@ -246,6 +248,12 @@ final class GraphPlan {
       substituteInputOnlyConvBackprop(s, read);
       s.liveIn = s.valueIn();
     }
+    opOutput = new boolean[slot.size()];
+    for (Step s : steps) {
+      for (int o : s.out) {
+        opOutput[o] = true;
+      }
+    }
     placeholderSlots = placeholderNames.stream().mapToInt(slot::get).toArray();
     fixedVars = fixed.toArray(new SDVariable[0]);
     fixedSlots = fixedSlotList.stream().mapToInt(Integer::intValue).toArray();
@@ -349,15 +357,55 @@ final class GraphPlan {
     return order;
   }
 
-  /** Where one signature's outputs live: arena slot per op output, resolved arrays per arena generation. */
+  /** How a step of a signature produces its outputs. */
+  private static final byte RUN = 0;
+  /** Its outputs are its inputs (identities; {@code add_bp} of equal shapes, whose gradients are the output gradient). */
+  private static final byte ALIAS = 1;
+  /** Its output is a view of its input in another shape ({@code reshape} of a contiguous array: no copy). */
+  private static final byte VIEW = 2;
+
+  /**
+   * Where one signature's outputs live: arena slot per op output, resolved arrays per arena generation;
+   * how each step produces them ({@link #RUN}, {@link #ALIAS}, {@link #VIEW}).
+   */
   private static final class Planned {
     final PlanArena.Slot[][] slots;
+    final byte[] mode;
+    /** ALIAS: per output, the position of the input it is. */
+    final int[][] alias;
+    /** VIEW: the output's shape. */
+    final long[][] viewShape;
+    /** VIEW: the last source array and its view, reused while the source is the same array. */
+    final INDArray[] viewSource;
+    final INDArray[] viewArray;
     INDArray[][] arrays;
     long generation = -1;
 
-    Planned(PlanArena.Slot[][] slots) {
+    Planned(PlanArena.Slot[][] slots, byte[] mode, int[][] alias, long[][] viewShape) {
       this.slots = slots;
+      this.mode = mode;
+      this.alias = alias;
+      this.viewShape = viewShape;
+      this.viewSource = new INDArray[mode.length];
+      this.viewArray = new INDArray[mode.length];
     }
+
+    /** Step k's output as a view of {@code source} (a copy first if the source is not contiguous). */
+    INDArray view(int k, INDArray source) {
+      if (viewSource[k] == source) {
+        return viewArray[k];
+      }
+      if (!contiguous(source)) {
+        return source.dup('c').reshape('c', viewShape[k]);
+      }
+      viewSource[k] = source;
+      viewArray[k] = source.reshape('c', viewShape[k]);
+      return viewArray[k];
+    }
+  }
+
+  private static boolean contiguous(INDArray a) {
+    return a.ordering() == 'c' && (a.length() <= 1 || a.elementWiseStride() == 1) && !a.isEmpty();
   }
 
   /** An intermediate of a planning run: its arena slot and how many reads of it are still to come. */
@@ -412,13 +460,21 @@ final class GraphPlan {
         arena.touch(planned.slots);
         for (int k = 0; k < steps.size(); k++) {
           Step s = steps.get(k);
-          INDArray[] outs = s.identity ? new INDArray[] {values[s.in[0]]} : planned.arrays[k];
-          for (int i = 0; i < s.out.length; i++) {
-            values[s.out[i]] = outs[i];
-          }
-          if (!s.identity) {
-            parameterize(s);
-            runInto(s, outs, profile, false);
+          switch (planned.mode[k]) {
+            case ALIAS -> {
+              for (int i = 0; i < s.out.length; i++) {
+                values[s.out[i]] = values[s.in[planned.alias[k][i]]];
+              }
+            }
+            case VIEW -> values[s.out[0]] = planned.view(k, values[s.in[0]]);
+            default -> {
+              INDArray[] outs = planned.arrays[k];
+              for (int i = 0; i < s.out.length; i++) {
+                values[s.out[i]] = outs[i];
+              }
+              parameterize(s);
+              runInto(s, outs, profile, false);
+            }
           }
         }
       }
@@ -447,25 +503,43 @@ final class GraphPlan {
     Map<String, Deque<Integer>> free = new HashMap<>();
     Map<INDArray, Live> live = new IdentityHashMap<>();
     int[] left = uses.clone();
+    byte[] mode = new byte[steps.size()];
+    int[][] alias = new int[steps.size()][];
+    long[][] viewShape = new long[steps.size()][];
     for (int k = 0; k < steps.size(); k++) {
       Step s = steps.get(k);
       INDArray[] outs;
-      if (s.identity) {
-        INDArray in = values[s.in[0]];
-        outs = new INDArray[] {in};
-        slots[k] = new PlanArena.Slot[0];
-        Live l = live.get(in);
-        if (l != null) {
-          l.readers += left[s.out[0]];
-        }
-      } else {
+      List<LongShapeDescriptor> shapes = null;
+      if (!s.identity) {
         parameterize(s);
-        List<LongShapeDescriptor> shapes = s.substitute != null ? s.substitute.calculateOutputShape(s.oc)
+        shapes = s.substitute != null ? s.substitute.calculateOutputShape(s.oc)
             : s.df instanceof CustomOp c ? c.calculateOutputShape(s.oc) : ((BaseOp) s.df).calculateOutputShape(s.oc);
         if (shapes == null || shapes.size() != s.out.length) {
           throw new IllegalStateException("op " + s.op.getName() + ": " + (shapes == null ? 0 : shapes.size())
               + " output shapes for " + s.out.length + " outputs");
         }
+      }
+      int[] aliasOf = s.identity ? new int[] {0} : aliasedOutputs(s);
+      long[] asView = aliasOf == null && !s.identity ? viewShape(s, shapes) : null;
+      if (aliasOf != null || asView != null) {
+        if (!s.identity) {
+          s.oc.purge(); // the op does not run: its context lets go of the inputs set for the shape calculation
+        }
+        mode[k] = aliasOf != null ? ALIAS : VIEW;
+        alias[k] = aliasOf;
+        viewShape[k] = asView;
+        slots[k] = new PlanArena.Slot[0];
+        outs = new INDArray[s.out.length];
+        for (int i = 0; i < outs.length; i++) {
+          INDArray source = values[s.in[aliasOf != null ? aliasOf[i] : 0]];
+          outs[i] = aliasOf != null ? source : source.reshape('c', asView);
+          Live l = live.get(source);
+          if (l != null) { // the source lives as long as the output has readers
+            l.readers += left[s.out[i]];
+            live.put(outs[i], l);
+          }
+        }
+      } else {
         outs = new INDArray[s.out.length];
         slots[k] = new PlanArena.Slot[s.out.length];
         for (int i = 0; i < outs.length; i++) {
@@ -492,7 +566,7 @@ final class GraphPlan {
       arrays[k] = outs;
       for (int i = 0; i < s.out.length; i++) {
         values[s.out[i]] = outs[i];
-        if (!s.identity && left[s.out[i]] == 0) {
+        if (mode[k] == RUN && left[s.out[i]] == 0) {
           live.get(outs[i]).freeInto(free);
         }
       }
@@ -504,11 +578,45 @@ final class GraphPlan {
         }
       }
     }
-    Planned planned = new Planned(slots);
-    planned.arrays = arrays;
+    Planned planned = new Planned(slots, mode, alias, viewShape);
+    planned.arrays = arena.resolve(slots);
     planned.generation = arena.generation();
     arena.touch(slots);
     return planned;
+  }
+
+  /**
+   * For an {@code add_bp} whose two operands and output gradient have one shape, both gradients are the
+   * output gradient itself: the outputs alias input 2 instead of being two copies of it. Null otherwise.
+   */
+  private int[] aliasedOutputs(Step s) {
+    if (s.substitute != null || !"add_bp".equals(s.df.opName()) || s.in.length != 3 || s.out.length != 2) {
+      return null;
+    }
+    INDArray x = values[s.in[0]];
+    INDArray y = values[s.in[1]];
+    INDArray eps = values[s.in[2]];
+    boolean same = Arrays.equals(x.shape(), eps.shape()) && Arrays.equals(y.shape(), eps.shape())
+        && x.dataType() == eps.dataType() && y.dataType() == eps.dataType();
+    return same ? new int[] {2, 2} : null;
+  }
+
+  /**
+   * For a {@code reshape} of a contiguous op output, the output shape (the output is then a view of the
+   * input, not a copy). Null otherwise: placeholders, variables and constants, whose arrays change between
+   * runs, are still copied.
+   */
+  private long[] viewShape(Step s, List<LongShapeDescriptor> shapes) {
+    if (s.substitute != null || !"reshape".equals(s.df.opName()) || !opOutput[s.in[0]]) {
+      return null;
+    }
+    INDArray in = values[s.in[0]];
+    LongShapeDescriptor d = shapes.get(0);
+    if (!contiguous(in) || d.isEmpty() || d.dataType() != in.dataType() || d.getOrder() != 'c'
+        || Arrays.stream(d.getShape()).reduce(1L, (a, b) -> a * b) != in.length()) {
+      return null;
+    }
+    return d.getShape();
   }
 
   /** Frees the plan's native op contexts (the arena's buffers belong to the thread). */

@@ -268,6 +268,41 @@ class GraphPlanTest {
     assertThat((float[]) seen.get()[2]).isEqualTo(bits(expected));
   }
 
+  /**
+   * Naive vs fast: a reshape of an op's output is a view of it, not a copy, and {@code add_bp} of equal
+   * shapes hands on the output gradient instead of copying it twice; outputs and gradients are SameDiff's
+   * own, bit for bit, over two batch sizes (a reshape of a placeholder is still executed).
+   */
+  @Test
+  void reshapesAreViewsAndEqualShapeAddGradientsAreAliases() {
+    SameDiff sd = SameDiff.create();
+    SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, 6);
+    Nd4j.getRandom().setSeed(41);
+    SDVariable w = sd.var("w", Nd4j.randn(DataType.FLOAT, 6, 6));
+    SDVariable h = sd.math.tanh(x.mmul(w));
+    SDVariable r = sd.math.sin(h.reshape(-1, 3, 2)).reshape(-1, 6);
+    SDVariable sum = r.add(h).add(x.reshape(-1, 3, 2).reshape(-1, 6));
+    sum.mul(sum).sum().rename("loss");
+    sd.setLossVariables("loss");
+    List<String> vars = List.of("w", "x");
+    for (int rows : new int[] {5, 2}) {
+      Nd4j.getRandom().setSeed(rows);
+      Map<String, INDArray> ph = Map.of("x", Nd4j.randn(DataType.FLOAT, rows, 6));
+      OutAndGrad want = sd.calculateGradientsAndOutputs(ph, List.of("loss"), vars);
+      GraphRuns.gradientsAndOutputs(sd, ph, List.of("loss"), vars); // plans this signature
+      OpProfile.start();
+      OutAndGrad have = GraphRuns.gradientsAndOutputs(sd, ph, List.of("loss"), vars);
+      Map<String, OpProfile.OpTime> ops = OpProfile.stop().ops();
+      assertThat(ops).as("executed ops").doesNotContainKey("add_bp");
+      assertThat(ops.get("reshape").calls()).as("only the reshape of the placeholder copies").isEqualTo(1);
+      assertThat(bits(have.getOutputs().get("loss"))).isEqualTo(bits(want.getOutputs().get("loss")));
+      for (String v : vars) {
+        assertThat(bits(have.getGradients().get(v))).as("gradient of %s, %d rows", v, rows)
+            .isEqualTo(bits(want.getGradients().get(v)));
+      }
+    }
+  }
+
   /** Slots no plan used for a while are freed; a plan that runs again gets them back and the same bits. */
   @Test
   void idleBuffersAreFreedAndComeBackWhenNeeded() throws Exception {
