@@ -5,7 +5,7 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 
 /**
- * Group normalisation (Wu and He 2018) over NCHW input: channels split into G groups, each
+ * Group normalisation (Wu and He 2018) over NCHW (or channels-last NHWC) input: channels split into G groups, each
  * normalised by its own mean and variance over (C/G, H, W), then scaled and shifted per channel:
  * y = (x − μ_g)/√(σ²_g + ε) · γ + β. Parameters {@code name.weight} γ (C) = 1 and {@code name.bias}
  * β (C) = 0.
@@ -35,20 +35,33 @@ public record GroupNorm(String name, int groups, int channels, double eps) {
    * keeps until backprop (peak RSS of the U-Net train step at B = 64: 2096 → 1819 MB).
    */
   public SDVariable forward(GraphScope scope, SDVariable x) {
+    return forward(scope, x, false);
+  }
+
+  /**
+   * As {@link #forward(GraphScope, SDVariable)}, or over channels-last input (B, H, W, C) with
+   * {@code channelsLast}: the groups are then (B, H·W, G, C/G) and the statistics reduce axes 1 and 3.
+   */
+  public SDVariable forward(GraphScope scope, SDVariable x, boolean channelsLast) {
     SameDiff sd = scope.sd();
     SDVariable shape = x.shape();
     int perGroup = channels / groups;
-    // 1. (B, G, C/G, H·W)
+    // 1. (B, G, C/G, H·W), or (B, H·W, G, C/G) channels-last
+    long[] rest = channelsLast ? new long[] {-1L, groups, perGroup} : new long[] {groups, perGroup, -1L};
     SDVariable grouped = x.reshape(sd.concat(0, shape.get(SDIndex.point(0)).reshape(1),
-        sd.constant(org.nd4j.linalg.factory.Nd4j.createFromArray((long) groups, perGroup, -1L))));
+        sd.constant(org.nd4j.linalg.factory.Nd4j.createFromArray(rest))));
+    int[] within = channelsLast ? new int[] {1, 3} : new int[] {2, 3};
     // 2. centre by the group mean
-    SDVariable centred = grouped.sub(grouped.mean(true, 2, 3));
+    SDVariable centred = grouped.sub(grouped.mean(true, within));
     // 3. γ_c / √(variance_g + ε) per (sample, channel), then one full-size multiply
-    SDVariable rstd = sd.math().rsqrt(centred.mul(centred).mean(true, 2, 3).add(eps));
-    SDVariable scale = rstd.mul(scope.param(name + ".weight").reshape(1, groups, perGroup, 1));
+    SDVariable rstd = sd.math().rsqrt(centred.mul(centred).mean(true, within).add(eps));
+    SDVariable gamma = scope.param(name + ".weight");
+    SDVariable scale = rstd.mul(channelsLast ? gamma.reshape(1, 1, groups, perGroup)
+        : gamma.reshape(1, groups, perGroup, 1));
     SDVariable normed = centred.mul(expand(sd, scale, centred));
-    // 4. back to (B, C, H, W), per-channel shift
-    return normed.reshape(shape).add(scope.param(name + ".bias").reshape(1, channels, 1, 1));
+    // 4. back to the input's shape, per-channel shift
+    SDVariable beta = scope.param(name + ".bias");
+    return normed.reshape(shape).add(channelsLast ? beta : beta.reshape(1, channels, 1, 1));
   }
 
   /**

@@ -175,6 +175,37 @@ class BuildingBlocksTest {
     for (String k : new String[] {"y", "x", "gn.weight", "gn.bias"}) {
       assertRelMax(k, fast.get(k), naive.get(k), 1e-5);
     }
+    // channels-last: the same block over the permuted input, permuted back, has the same values and gradients
+    Map<String, INDArray> last = groupNormGradients(p, xin, weights, (scope, x) -> scope.sd().permute(
+        gn.forward(scope, scope.sd().permute(x, 0, 2, 3, 1), true), 0, 3, 1, 2));
+    for (String k : new String[] {"y", "x", "gn.weight", "gn.bias"}) {
+      assertRelMax("channels-last " + k, last.get(k), naive.get(k), 1e-5);
+    }
+  }
+
+  /** Channels-last convolution (NHWC in and out, same OIHW parameters) equals the NCHW one, with gradients. */
+  @Test
+  void conv2dChannelsLastEqualsNchw() {
+    ParameterSet p = new ParameterSet();
+    Conv2d conv = Conv2d.create(p, rng, "c", 3, 4, 3, 1, 1);
+    INDArray xin = rng.gaussian(2, 3, 6, 6);
+    INDArray weights = rng.gaussian(2, 4, 6, 6);
+    Map<String, INDArray>[] g = new Map[2];
+    for (int layout = 0; layout < 2; layout++) {
+      boolean last = layout == 1;
+      SameDiff sd = SameDiff.create();
+      SDVariable x = InputGradients.track(sd, sd.placeHolder("x", DataType.FLOAT, -1, 3, 6, 6));
+      GraphScope scope = GraphScope.of(sd, "", p);
+      SDVariable y = last ? sd.permute(conv.forward(scope, sd.permute(x, 0, 2, 3, 1), true), 0, 3, 1, 2)
+          : conv.forward(scope, x);
+      y.mul(sd.constant(weights)).sum("loss");
+      sd.setLossVariables("loss");
+      g[layout] = new java.util.HashMap<>(sd.calculateGradients(Map.of("x", xin), "x", "c.weight", "c.bias"));
+      g[layout].put("y", sd.output(Map.of("x", xin), y.name()).get(y.name()));
+    }
+    for (String k : new String[] {"y", "x", "c.weight", "c.bias"}) {
+      assertRelMax("channels-last " + k, g[1].get(k), g[0].get(k), 1e-5);
+    }
   }
 
   private static Map<String, INDArray> groupNormGradients(ParameterSet p, INDArray xin, INDArray weights,
