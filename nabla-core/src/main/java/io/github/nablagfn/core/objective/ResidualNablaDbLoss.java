@@ -298,14 +298,7 @@ public final class ResidualNablaDbLoss {
     INDArray scoreR = null;
     INDArray policyBwd;
     if (detailed) {
-      if (policyScores == null) {
-        policyScores = NablaRuntime.quietly(() -> {
-          SameDiff sd = scoreGraph(policy, null);
-          sd.createGradFunction();
-          return sd;
-        });
-      }
-      revPf = GraphRuns.gradients(policyScores, ph, List.of("x")).get("x");
+      revPf = GraphRuns.gradients(policyScores(), ph, List.of("x")).get("x");
       NablaRuntime.relieveMemory();
       scoreR = rewardScore(b, b.xT, b.t, b.x0FromSampleT, b.x0FromOutputT, b.rewardWeightT)[0];
       policyBwd = revPf.add(scoreR);
@@ -337,6 +330,17 @@ public final class ResidualNablaDbLoss {
     // 3. the reward score at x_s (γ_s β ∇R(x̂0(x_s)), β ∇R(x_0) at the end)
     INDArray[] atPrev = rewardScore(b, b.xPrev, b.tPrev, b.x0FromSamplePrev, b.x0FromOutputPrev, b.rewardWeightPrev);
     return new Scores(epsRef, scorePfRef, policyBwd, revPf, revPfRef, scoreR, atPrev[0], atPrev[1]);
+  }
+
+  private synchronized SameDiff policyScores() {
+    if (policyScores == null) {
+      policyScores = NablaRuntime.quietly(() -> {
+        SameDiff sd = scoreGraph(policy, null);
+        sd.createGradFunction();
+        return sd;
+      });
+    }
+    return policyScores;
   }
 
   private Map<String, INDArray> rewardPlaceholders(TransitionBatch b, double[] aX, double[] aO, double[] w) {

@@ -44,6 +44,12 @@ import org.nd4j.linalg.factory.Nd4j;
  * shapes execute the ops into the very same arrays. Memory held between runs is the plan's buffers
  * (the peak of live intermediates, not their sum); returned arrays are copies, valid for ever.
  *
+ * <p>Where it can do the same with less, a plan departs from the graph's ops (each with a naive-vs-fast
+ * test against SameDiff's own run): a reshape of an op's output is a view of it; {@code add_bp} of equal
+ * shapes passes the output gradient on; a stride-1 {@code conv2d_bp} whose weight gradient nobody reads runs
+ * as {@code deconv2d}; and an array that later ops read only for its shape is freed after its last value
+ * read.
+ *
  * <p>Graphs with control flow, control dependencies, tensor arrays, in-place assignment or views
  * (anything but plain custom and legacy ops and identities) are refused ({@link #supports}); callers
  * fall back to SameDiff. Intermediate shapes must follow from the placeholder shapes, which holds for graphs without
@@ -172,7 +178,7 @@ final class GraphPlan {
     }
     long[] i = c.iArgs();
     if (i.length < 9 || i[2] != 1 || i[3] != 1 || i[6] != 1 || i[7] != 1 || (s.in.length != 3 && s.in.length != 4)) {
-      return; // stride > 1: the transposed convolution's output size is ambiguous; dilation: untested
+      return; // stride > 1: the transposed convolution's output size is ambiguous; dilation: unused (oneDNN fails on it)
     }
     for (int k = 1; k < s.out.length; k++) {
       if (read.contains(s.out[k])) {

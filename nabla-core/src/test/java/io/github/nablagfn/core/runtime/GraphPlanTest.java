@@ -186,19 +186,27 @@ class GraphPlanTest {
     h.rename("y");
     INDArray x = Nd4j.rand(DataType.FLOAT, 32, 64);
     INDArray expected = GraphRuns.withPlans(false, () -> GraphRuns.output(sd, Map.of("x", x), "y")).get("y");
-    AtomicReference<Object[]> seen = new AtomicReference<>();
+    TwoRuns runs = twoRunsOnAFreshThread(sd, Map.of("x", x), "y");
+    assertThat(runs.arenaBytes()).isGreaterThan(0).isLessThanOrEqualTo(2 * 32L * 64 * 4);
+    assertThat(runs.first()).isEqualTo(bits(expected));
+    assertThat(runs.second()).isEqualTo(bits(expected));
+  }
+
+  /** The arena growth of two runs of {@code out} on a thread of their own, and each run's bits. */
+  private record TwoRuns(long arenaBytes, float[] first, float[] second) {}
+
+  private static TwoRuns twoRunsOnAFreshThread(SameDiff sd, Map<String, INDArray> ph, String out)
+      throws InterruptedException {
+    AtomicReference<TwoRuns> seen = new AtomicReference<>();
     Thread t = new Thread(() -> {
       long before = PlanArena.current().bytes();
-      INDArray y = GraphRuns.output(sd, Map.of("x", x), "y").get("y");
-      INDArray y2 = GraphRuns.output(sd, Map.of("x", x), "y").get("y");
-      seen.set(new Object[] {PlanArena.current().bytes() - before, bits(y), bits(y2)});
+      float[] first = bits(GraphRuns.output(sd, ph, out).get(out));
+      float[] second = bits(GraphRuns.output(sd, ph, out).get(out));
+      seen.set(new TwoRuns(PlanArena.current().bytes() - before, first, second));
     });
     t.start();
     t.join();
-    long one = 32L * 64 * 4;
-    assertThat((long) seen.get()[0]).isGreaterThan(0).isLessThanOrEqualTo(2 * one);
-    assertThat((float[]) seen.get()[1]).isEqualTo(bits(expected));
-    assertThat((float[]) seen.get()[2]).isEqualTo(bits(expected));
+    return seen.get();
   }
 
   /**
@@ -254,18 +262,10 @@ class GraphPlanTest {
     h.rename("y");
     INDArray x = Nd4j.rand(DataType.FLOAT, 32, 64);
     INDArray expected = sd.output(Map.of("x", x), "y").get("y");
-    AtomicReference<Object[]> seen = new AtomicReference<>();
-    Thread t = new Thread(() -> {
-      long before = PlanArena.current().bytes();
-      INDArray y = GraphRuns.output(sd, Map.of("x", x), "y").get("y");
-      INDArray y2 = GraphRuns.output(sd, Map.of("x", x), "y").get("y");
-      seen.set(new Object[] {PlanArena.current().bytes() - before, bits(y), bits(y2)});
-    });
-    t.start();
-    t.join();
-    assertThat((long) seen.get()[0]).isGreaterThan(0).isLessThanOrEqualTo(2 * 32L * 64 * 4);
-    assertThat((float[]) seen.get()[1]).isEqualTo(bits(expected));
-    assertThat((float[]) seen.get()[2]).isEqualTo(bits(expected));
+    TwoRuns runs = twoRunsOnAFreshThread(sd, Map.of("x", x), "y");
+    assertThat(runs.arenaBytes()).isGreaterThan(0).isLessThanOrEqualTo(2 * 32L * 64 * 4);
+    assertThat(runs.first()).isEqualTo(bits(expected));
+    assertThat(runs.second()).isEqualTo(bits(expected));
   }
 
   /**
