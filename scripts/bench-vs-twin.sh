@@ -6,7 +6,8 @@
 # repeated `rounds` times: a shared VM's speed drifts by tens of percent over minutes, and a ratio is only
 # meaningful between runs made in the same minutes. The table gives, per workload, the median over rounds
 # of each side's median and the median (and range) of the per-round ratios; "worst ratio" is the largest
-# median ratio. Peak RSS is the largest of each side's runs.
+# median ratio. Peak RSS: per workload (each runs in its own process on both sides; the unet_forward
+# batches share one) and overall, the largest of each side's runs.
 # Needs Debian's python3-torch for the twin (apt-get install -y python3-torch) and ../shared beside the
 # repository (or NABLA_SHARED pointing at it). Raw JSON lines are kept in target/bench/.
 set -euo pipefail
@@ -38,18 +39,24 @@ done
 /usr/bin/python3 - "$out/twin.jsonl" "$out/nabla.jsonl" <<'PY'
 import json, statistics, sys
 def load(path):
-    rows, rss = {}, 0.0
+    # a process prints its workload lines, then its peak RSS: that RSS belongs to those workloads
+    rows, rss, per, pending = {}, 0.0, {}, []
     for line in open(path):
         d = json.loads(line)
         if "workload" in d:
             rows.setdefault((d["workload"], d["batch"]), {})[d["round"]] = d["median_ms"]
+            pending.append((d["workload"], d["batch"]))
         elif d.get("info") == "peak_rss_mb":
             rss = max(rss, float(d["value"]))
-    return rows, rss
-twin, twin_rss = load(sys.argv[1])
-ours, ours_rss = load(sys.argv[2])
-print("| workload | batch | twin median ms | nabla median ms | ratio (median over rounds) | ratio range |")
-print("|---|---|---|---|---|---|")
+            for key in pending:
+                per[key] = max(per.get(key, 0.0), float(d["value"]))
+            pending = []
+    return rows, rss, per
+twin, twin_rss, twin_per = load(sys.argv[1])
+ours, ours_rss, ours_per = load(sys.argv[2])
+print("| workload | batch | twin median ms | nabla median ms | ratio (median over rounds) | ratio range "
+      "| peak RSS MB twin / nabla (largest round) |")
+print("|---|---|---|---|---|---|---|")
 worst = 0.0
 for key in twin:
     if key not in ours:
@@ -60,7 +67,8 @@ for key in twin:
     worst = max(worst, ratio)
     t = statistics.median(twin[key][r] for r in both)
     o = statistics.median(ours[key][r] for r in both)
-    print(f"| {key[0]} | {key[1]} | {t:.2f} | {o:.2f} | {ratio:.2f} | {min(ratios):.2f}–{max(ratios):.2f} |")
+    print(f"| {key[0]} | {key[1]} | {t:.2f} | {o:.2f} | {ratio:.2f} | {min(ratios):.2f}–{max(ratios):.2f} "
+          f"| {twin_per.get(key, 0):.0f} / {ours_per.get(key, 0):.0f} |")
 print(f"peak RSS MB: twin {twin_rss:.0f}, nabla {ours_rss:.0f}")
 print(f"worst ratio: {worst:.2f}")
 PY
