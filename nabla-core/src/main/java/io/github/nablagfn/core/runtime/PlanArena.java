@@ -12,9 +12,9 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * The intermediate buffers of the {@link GraphPlan}s run on one thread. A plan names each intermediate
  * by a slot (key: type and length; index); all plans of the thread share the slots, since their runs never
- * overlap, so the memory held is, per type and length, the most any one plan needs at once. Slots no plan has used in the
- * last {@value #IDLE_RUNS} runs are freed (checked every {@value #TRIM_EVERY} runs), which bumps the
- * generation so plans re-resolve their arrays (a freed slot is allocated again when next used).
+ * overlap, so the memory held is, per type and length, the most any one plan needs at once. Slots no plan
+ * has used in the last {@value #IDLE_RUNS} runs are freed (checked every {@value #TRIM_EVERY} runs), which
+ * bumps the generation so plans re-resolve their arrays (a freed slot is allocated again when next used).
  */
 final class PlanArena {
   static final int IDLE_RUNS = 256;
