@@ -7,8 +7,8 @@ import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode;
 
 /**
- * 2-D convolution over NCHW (or channels-last NHWC) input. Parameters {@code name.weight} (out, in, kh, kw) in PyTorch's
- * OIHW layout and {@code name.bias} (out). The graph permutes the weight to SameDiff's native
+ * 2-D convolution over NCHW (or channels-last NHWC) input. Parameters {@code name.weight} (out, in, kh,
+ * kw) in PyTorch's OIHW layout and {@code name.bias} (out). The graph permutes the weight to SameDiff's native
  * (kh, kw, in, out) layout: conv2d's backward pass fails with OIHW weights in ND4J 1.0.0-M2.1.
  */
 public record Conv2d(String name, int in, int out, int kernel, int stride, int padding) {

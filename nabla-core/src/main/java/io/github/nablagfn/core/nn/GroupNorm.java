@@ -5,8 +5,8 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 
 /**
- * Group normalisation (Wu and He 2018) over NCHW (or channels-last NHWC) input: channels split into G groups, each
- * normalised by its own mean and variance over (C/G, H, W), then scaled and shifted per channel:
+ * Group normalisation (Wu and He 2018) over NCHW (or channels-last NHWC) input: channels split into G
+ * groups, each normalised by its own mean and variance over (C/G, H, W), then scaled and shifted per channel:
  * y = (x − μ_g)/√(σ²_g + ε) · γ + β. Parameters {@code name.weight} γ (C) = 1 and {@code name.bias}
  * β (C) = 0.
  *

@@ -79,7 +79,6 @@ final class GraphPlan {
     int[] in;
     /** The op's outputs (a substitute's own outputs, if any). */
     int[] out;
-    int[] distinctIn;
     /** The distinct inputs whose values the op reads: they live until it has run. */
     int[] liveIn;
     final OpContext oc = Nd4j.getExecutioner().buildContext();
@@ -94,7 +93,6 @@ final class GraphPlan {
       this.df = op.getOp();
       this.in = in;
       this.out = out;
-      this.distinctIn = Arrays.stream(in).distinct().toArray();
       this.identity = df instanceof Identity;
     }
 
@@ -103,7 +101,6 @@ final class GraphPlan {
       this.substitute = sub;
       this.in = in;
       this.out = out;
-      this.distinctIn = Arrays.stream(in).distinct().toArray();
     }
 
     /**
@@ -111,18 +108,8 @@ final class GraphPlan {
      * array alive: see {@link #SHAPE_ONLY}).
      */
     int[] valueIn() {
-      if (substitute != null) {
-        return distinctIn;
-      }
-      int shapeOnly = shapeOnlyInputs(df.opName(), in.length, out.length);
-      if (shapeOnly == 0) {
-        return distinctIn;
-      }
-      Set<Integer> read = new java.util.LinkedHashSet<>();
-      for (int i = shapeOnly; i < in.length; i++) {
-        read.add(in[i]);
-      }
-      return read.stream().mapToInt(Integer::intValue).toArray();
+      int shapeOnly = substitute != null ? 0 : shapeOnlyInputs(df.opName(), in.length, out.length);
+      return Arrays.stream(in, shapeOnly, in.length).distinct().toArray();
     }
 
     String opName() {

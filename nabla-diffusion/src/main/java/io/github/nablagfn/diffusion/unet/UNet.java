@@ -268,26 +268,17 @@ public final class UNet implements Denoiser {
     int side = config.imageSize() >> (config.channels().length - 1);
     int n = side * side;
     SDVariable qkv = s.attnQkv().forward(scope, s.attnNorm().forward(scope, x, l.last), l.last);
-    SDVariable out;
-    if (l.last) {
-      // 1. q, k, v: channels [0:C], [C:2C], [2C:3C] of the 1×1 qkv conv over GroupNorm(x), (B, N, C); tokens row-major
-      qkv = qkv.reshape(-1, n, 3 * c);
-      SDVariable q = qkv.get(SDIndex.all(), SDIndex.all(), SDIndex.interval(0, c));
-      SDVariable k = qkv.get(SDIndex.all(), SDIndex.all(), SDIndex.interval(c, 2 * c));
-      SDVariable v = qkv.get(SDIndex.all(), SDIndex.all(), SDIndex.interval(2 * c, 3 * c));
-      // 2. weights over keys: softmax_m(q_n · k_m / √C), (B, N, N)
-      SDVariable w = sd.nn().softmax(sd.mmul(q, k, false, true, false).mul(1.0 / Math.sqrt(c)), 2);
-      // 3. out[n, c] = Σ_m w[n, m] v[m, c]
-      out = sd.mmul(w, v).reshape(-1, side, side, c);
-    } else {
-      qkv = qkv.reshape(-1, 3 * c, n);
-      SDVariable q = qkv.get(SDIndex.all(), SDIndex.interval(0, c), SDIndex.all());
-      SDVariable k = qkv.get(SDIndex.all(), SDIndex.interval(c, 2 * c), SDIndex.all());
-      SDVariable v = qkv.get(SDIndex.all(), SDIndex.interval(2 * c, 3 * c), SDIndex.all());
-      SDVariable w = sd.nn().softmax(sd.mmul(q, k, true, false, false).mul(1.0 / Math.sqrt(c)), 2);
-      // out[c, n] = Σ_m v[c, m] w[n, m]
-      out = sd.mmul(v, w, false, true, false).reshape(-1, c, side, side);
-    }
+    // 1. tokens (B, N, 3C), row-major; q, k, v: channels [0:C], [C:2C], [2C:3C] of the 1×1 qkv conv over GroupNorm(x)
+    SDVariable tokens = l.last ? qkv.reshape(-1, n, 3 * c) : sd.permute(qkv.reshape(-1, 3 * c, n), 0, 2, 1);
+    SDVariable q = tokens.get(SDIndex.all(), SDIndex.all(), SDIndex.interval(0, c));
+    SDVariable k = tokens.get(SDIndex.all(), SDIndex.all(), SDIndex.interval(c, 2 * c));
+    SDVariable v = tokens.get(SDIndex.all(), SDIndex.all(), SDIndex.interval(2 * c, 3 * c));
+    // 2. weights over keys: softmax_m(q_n · k_m / √C), (B, N, N)
+    SDVariable w = sd.nn().softmax(sd.mmul(q, k, false, true, false).mul(1.0 / Math.sqrt(c)), 2);
+    // 3. out[n, c] = Σ_m w[n, m] v[m, c], back to the graph's layout
+    SDVariable attended = sd.mmul(w, v);
+    SDVariable out = l.last ? attended.reshape(-1, side, side, c)
+        : sd.permute(attended, 0, 2, 1).reshape(-1, c, side, side);
     return x.add(s.attnProj().forward(scope, out, l.last));
   }
 

@@ -23,9 +23,9 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 /**
  * Naive vs fast: the U-Net's channels-last graph (the default) gives the NCHW graph's output, input
  * gradient and every parameter gradient up to float rounding (the two layouts sum in different orders),
- * for the ε-U-Net with attention and for the flow U-Net. The NCHW graph is the twin's layout, checked
- * against its fixtures elsewhere; this pins the channels-last one, including its upsampling (duplication
- * by concatenation: ND4J's own NHWC upsampling gradient is wrong) to it.
+ * for the ε-U-Net with attention and for the flow U-Net. The twin's fixtures check the default
+ * (channels-last) graph; this pins the NCHW one, PyTorch's own layout, to it, and so the channels-last
+ * upsampling (duplication by concatenation: ND4J's own NHWC upsampling gradient is wrong) to ND4J's NCHW op.
  */
 class UNetLayoutTest {
   private static SameDiff lossGraph(UNet unet, boolean channelsLast) {
