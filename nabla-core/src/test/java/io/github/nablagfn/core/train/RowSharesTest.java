@@ -10,6 +10,7 @@ import io.github.nablagfn.core.reward.LinearReward;
 import io.github.nablagfn.core.runtime.Rng;
 import io.github.nablagfn.core.sampler.Ddim;
 import io.github.nablagfn.core.sampler.PredictionType;
+import io.github.nablagfn.core.testing.Measured;
 import io.github.nablagfn.core.schedule.NoiseSchedule;
 import java.util.List;
 import java.util.Map;
@@ -24,11 +25,28 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * Splitting an iteration's rows into shares ({@link NablaTrainer#computeRows}) changes nothing but float
  * rounding: an execution that computes the batch as three shares of one trainer (what a distributed
- * execution does with several) gives the single-share step. Tolerance: 1e-5 of the magnitude, far above
- * the float32 rounding (6e-8) of a toy step's few hundred operations and far below any real difference.
+ * execution does with several) gives the single-share step.
+ *
+ * <p>The two arms cannot agree bit for bit: each share samples its rows in a batch of its own size, and
+ * oneDNN's AVX2 matrix-multiply kernels round a row differently depending on how many rows the batch
+ * has (with {@code ONEDNN_MAX_CPU_ISA=AVX2} a row's reward moves by up to 4.5e-7 relative; with the
+ * AVX-512, SSE4.1, one-thread and OpenBLAS-Haswell settings by 0). Tolerances are measured bounds: the
+ * largest relative difference over the six settings of {@code scripts/test-matrix.sh} (default,
+ * AVX2 for oneDNN and OpenBLAS, each alone, SSE4.1, one thread), times at least 15:
+ * <ul>
+ *   <li>{@link #REL} 1e-5 for losses, reward statistics, gradient norms and parameters (largest
+ *       measured: 2.5e-7, DRaFT-LV's loss);
+ *   <li>{@link #DDPO_GRAD_REL} 1e-3 for DDPO's policy-gradient norm (largest measured: 6.0e-5 under
+ *       AVX2): the likelihood-ratio gradient ∝ (x_s − μ)/σ² recomputes x_s − μ = σz from a μ that
+ *       the shares' sampling rounded differently, so u·|μ|/(σ|z|) amplifies the rows' 1e-7 to 1e-5;
+ *   <li>{@link #REWARD_REL} 1e-5 for a row's reward (largest measured: 4.5e-7).
+ * </ul>
  */
 class RowSharesTest {
   private static final double REL = 1e-5;
+  private static final double DDPO_GRAD_REL = 1e-3;
+  private static final double REWARD_REL = 1e-5;
+  private static final String[] FIELDS = {"loss", "rewardMean", "rewardStd", "gradNormPolicy", "gradNormFlow"};
 
   private static Objective objective(String name) {
     return switch (name) {
@@ -66,13 +84,14 @@ class RowSharesTest {
       double[] av = {a.loss(), a.rewardMean(), a.rewardStd(), a.gradNormPolicy(), a.gradNormFlow()};
       double[] bv = {b.loss(), b.rewardMean(), b.rewardStd(), b.gradNormPolicy(), b.gradNormFlow()};
       for (int k = 0; k < av.length; k++) {
-        assertThat(bv[k]).as("iteration %d field %d", i, k)
-            .isCloseTo(av[k], org.assertj.core.data.Offset.offset(REL * Math.max(1, Math.abs(av[k]))));
+        double rel = name.equals("ddpo") && FIELDS[k].equals("gradNormPolicy") ? DDPO_GRAD_REL : REL;
+        Measured.assertWithin("RowSharesTest." + name + ".iteration" + i + "." + FIELDS[k], bv[k], av[k],
+            rel * Math.max(1, Math.abs(av[k])));
       }
     }
     whole.policy().parameters().asMap().forEach((n, p) -> {
       double diff = p.sub(shared.policy().parameters().get(n)).amaxNumber().doubleValue();
-      assertThat(diff).as(n).isLessThan(REL * Math.max(1, p.amaxNumber().doubleValue()));
+      Measured.assertDiff("RowSharesTest." + name + ".parameters", diff, REL * Math.max(1, p.amaxNumber().doubleValue()));
     });
   }
 
@@ -82,9 +101,13 @@ class RowSharesTest {
     RowTask task = RowTask.gradients(0);
     RowResult all = t.computeRows(task, 0, 7);
     RowResult parts = t.computeRows(task, 0, 4).plus(t.computeRows(task, 4, 7));
-    assertThat(parts.terms()[0]).isCloseTo(all.terms()[0], org.assertj.core.data.Offset.offset(1e-5 * Math.abs(all
-        .terms()[0])));
-    assertThat(parts.rewards(7)).containsExactly(all.rewards(7), org.assertj.core.data.Offset.offset(1e-5f));
+    Measured.assertWithin("RowSharesTest.weighted.forwardTerm", parts.terms()[0], all.terms()[0],
+        REL * Math.abs(all.terms()[0]));
+    float[] pr = parts.rewards(7);
+    float[] ar = all.rewards(7);
+    for (int r = 0; r < ar.length; r++) {
+      Measured.assertWithin("RowSharesTest.weighted.reward", pr[r], ar[r], REWARD_REL * Math.max(1, Math.abs(ar[r])));
+    }
     assertThatThrownBy(() -> t.computeRows(task, 0, 4).plus(t.computeRows(task, 3, 7)))
         .hasMessageContaining("rows [3, 7) overlap rows [0, 4)");
     assertThatThrownBy(() -> t.computeRows(task, 0, 4).rewards(7)).hasMessageContaining("rows [0, 4) of a batch of 7");
