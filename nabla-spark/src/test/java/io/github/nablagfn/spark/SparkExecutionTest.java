@@ -38,6 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.junit.jupiter.api.Tag;
 
 /**
  * The Spark execution against the single-process trainer on Spark {@code local[2,4]} (two task slots,
@@ -46,6 +47,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * means are summed in another order. Tolerances below are relative to the largest magnitude involved:
  * float32 rounding (6e-8) accumulated over the few hundred operations of a toy step stays far below 1e-5.
  */
+@Tag("slow")
 class SparkExecutionTest {
   private static final double REL = 1e-5;
   private static JavaSparkContext spark;

@@ -12,11 +12,13 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.Tag;
 
 /** The CLI end to end at toy sizes: files written, exit codes, errors naming the option. */
 class NablaCliTest {
   @TempDir Path dir;
 
+  @Tag("slow")
   @Test
   void quickstartWritesTheRunDirectory() throws Exception {
     int code = Nabla.run("quickstart", "--base", TwinFixtures.dir().resolve("unet.safetensors").toString(),
@@ -55,6 +57,7 @@ class NablaCliTest {
   }
 
   /** finetune from a YAML file with a flag overriding it: a reward-backpropagation baseline, tiny. */
+  @Tag("slow")
   @Test
   void finetuneReadsAYamlConfigAndFlagsOverrideIt() throws Exception {
     Path config = dir.resolve("run.yaml");
@@ -72,6 +75,7 @@ class NablaCliTest {
   }
 
   /** compare: one run per (method, seed), a summary and plots; a second call redoes nothing. */
+  @Tag("slow")
   @Test
   void compareRunsEveryMethodAndSeedOnceAndSummarises() throws Exception {
     String[] args = {"compare", "--methods", "refl,draft-k", "--seeds", "2", "--iterations", "2", "--batch", "2",
@@ -95,6 +99,7 @@ class NablaCliTest {
   }
 
   /** compare --quick: one seed, a few iterations, a tiny evaluation set; the summary has both tables. */
+  @Tag("slow")
   @Test
   void compareQuickIsASmokeRunOfEveryChosenMethod() throws Exception {
     assertThat(Nabla.run("compare", "--quick", "--methods", "residual-nabla-db,draft-k", "--reward", "ink",

@@ -17,8 +17,10 @@ import java.nio.file.Paths;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.junit.jupiter.api.Tag;
 
 /** The shipped base model loads into the small U-Net and draws digits the classifier recognises. */
+@Tag("slow")
 class ShippedBaseModelTest {
   private static Path resource(String name) throws Exception {
     return Paths.get(ShippedBaseModelTest.class.getResource(name).toURI());

@@ -18,6 +18,7 @@ import io.github.nablagfn.core.toy.GaussianMixtureData;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.junit.jupiter.api.Tag;
 
 /**
  * Mode keeping (issue: baselines): four equal modes on a circle, an MLP denoiser pretrained on them, and
@@ -29,6 +30,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * The exact weights Residual ∇-DB reaches are measured, not asserted (docs/trainer.md): it moves toward
  * them slowly.
  */
+@Tag("slow")
 class MixtureModesTest {
   private static final GaussianMixtureData DATA = GaussianMixtureData.circle(4, 2.0, 0.25);
   private static final Sampler SAMPLER = Ddim.of(NoiseSchedule.ddpmDefault(), 20);

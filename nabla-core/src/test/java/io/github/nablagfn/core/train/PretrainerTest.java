@@ -17,7 +17,9 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.junit.jupiter.api.Tag;
 
+@Tag("slow")
 class PretrainerTest {
   private static final NoiseSchedule SCHEDULE = NoiseSchedule.ddpmDefault();
   private static final DataSource DATA = new GaussianData(new double[] {0.5, 0}, new double[][] {{1, 0}, {0, 0.5}});

@@ -16,12 +16,14 @@ import io.github.nablagfn.core.toy.GaussianData;
 import io.github.nablagfn.core.toy.GaussianMixtureData;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.junit.jupiter.api.Tag;
 
 /**
  * ε-MSE pretraining of the toy MLP denoiser on closed-form 2-D data, then 50-step DDIM (η = 1)
  * sampling. The truth for the samples is the exact 50-step chain's distribution (see
  * {@link GaussianChain}), not the data itself: the finite-step chain under-disperses by ~17 %.
  */
+@Tag("slow")
 class PretrainingEndToEndTest {
   private static final NoiseSchedule SCHEDULE = NoiseSchedule.ddpmDefault();
   private static final Sampler SAMPLER = Ddim.of(SCHEDULE, 50);

@@ -18,9 +18,10 @@ import io.github.nablagfn.core.testing.TabulatedShift;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.junit.jupiter.api.Tag;
 
 /**
- * Residual ∇-DB end to end on the linear-Gaussian toy of DESIGN.md 4.5: prior N(m, sI) in 2-D, reward
+ * Residual ∇-DB end to end on the linear-Gaussian toy of docs/design.md §4.5: prior N(m, sI) in 2-D, reward
  * R(x) = aᵀx, β chosen so that the continuous target m + βsa lies two prior standard deviations away.
  *
  * <p>The truth for a finite chain. The policy is the exact prior ε-predictor plus a trainable shift per
@@ -36,6 +37,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * step; with β = 0 the distribution stays the reference chain's. The same toy with an MLP policy learned
  * from data is the example {@code TiltedGaussianStudy} (thousands of iterations; see docs/trainer.md).
  */
+@Tag("slow")
 class TiltedGaussianEndToEndTest {
   private static final NoiseSchedule SCHEDULE = NoiseSchedule.ddpmDefault();
   private static final double S = 0.5;

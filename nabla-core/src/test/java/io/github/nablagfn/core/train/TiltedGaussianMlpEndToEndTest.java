@@ -23,9 +23,10 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.junit.jupiter.api.Tag;
 
 /**
- * Residual ∇-DB end to end with an MLP denoiser learned from data (DESIGN.md 4.5): prior N(m, sI) in 2-D,
+ * Residual ∇-DB end to end with an MLP denoiser learned from data (docs/design.md §4.5): prior N(m, sI) in 2-D,
  * reward R(x) = aᵀx, β = 2√2 so that the continuous target m + βsa lies two prior standard deviations
  * away; policy and flow are MLPs, the chain has {@value #STEPS} steps and the default subsampling.
  *
@@ -41,6 +42,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * is 11–22 % low: printed, not asserted). With β = 0 every loss term and gradient is
  * 0, so fine-tuning leaves the model bit for bit unchanged.
  */
+@Tag("slow")
 class TiltedGaussianMlpEndToEndTest {
   static final int STEPS = 50;
   static final int TRUTH_SAMPLES = 40_000;
