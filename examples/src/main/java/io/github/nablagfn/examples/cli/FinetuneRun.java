@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.nablagfn.core.io.AtomicFiles;
 import io.github.nablagfn.core.model.Denoiser;
 import io.github.nablagfn.core.model.DenoiserGraph;
+import io.github.nablagfn.core.objective.ForwardWeighting;
 import io.github.nablagfn.core.objective.Objective;
 import io.github.nablagfn.core.objective.Objectives;
 import io.github.nablagfn.core.optim.AdamW;
@@ -161,14 +162,17 @@ final class FinetuneRun {
   }
 
   static Objective objective(RunSettings s) {
+    ForwardWeighting weighting = s.forwardCap == null ? ForwardWeighting.score() : ForwardWeighting.capped(s.forwardCap);
     return switch (s.objective) {
-      case "nabla-db" -> Objectives.nablaDb();
+      case "nabla-db" -> Objectives.nablaDb().timestepFraction(s.timestepFraction).regScale(s.regScale)
+          .forwardWeighting(weighting);
       case "refl" -> Objectives.refl(s.reflLateSteps);
       case "draft-k" -> Objectives.draftK(s.draftK);
       case "draft-lv" -> Objectives.draftLv(s.draftLvCopies);
       case "alignprop" -> Objectives.alignProp();
       case "ddpo" -> Objectives.ddpo().clipRange(s.ddpoClip);
-      default -> Objectives.residualNablaDb();
+      default -> Objectives.residualNablaDb().timestepFraction(s.timestepFraction).regScale(s.regScale)
+          .forwardWeighting(weighting);
     };
   }
 

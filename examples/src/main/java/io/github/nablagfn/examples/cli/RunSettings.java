@@ -38,6 +38,9 @@ public final class RunSettings {
   public int iterations = 40;
   public double lr = 1e-3;
   public double flowLr = 1e-3;
+  public double timestepFraction = 0.1; // ∇-DB family: fraction of the steps trained per trajectory
+  public double regScale = 0; // ∇-DB family: λ of the prior regulariser λ‖ε_θ − ε_old‖²
+  public Double forwardCap; // ∇-DB family: κ of ForwardWeighting.capped(κ); null = score units (the paper's)
   public int draftK = 1;
   public int draftLvCopies = 2;
   public int reflLateSteps = 10;
@@ -89,6 +92,10 @@ public final class RunSettings {
     require(iterations >= 1, "iterations", iterations, ">= 1");
     require(lr > 0 && Double.isFinite(lr), "lr", lr, "a finite value > 0");
     require(flowLr > 0 && Double.isFinite(flowLr), "flowLr", flowLr, "a finite value > 0");
+    require(timestepFraction > 0 && timestepFraction <= 1, "timestepFraction", timestepFraction, "in (0, 1]");
+    require(regScale >= 0 && Double.isFinite(regScale), "regScale", regScale, "a finite value >= 0");
+    require(forwardCap == null || forwardCap > 0, "forwardCap", forwardCap,
+        "a value > 0 (or no value: the residual in score units)");
     require(draftK >= 1, "draftK", draftK, ">= 1");
     require(draftLvCopies >= 1, "draftLvCopies", draftLvCopies, ">= 1");
     require(reflLateSteps >= 1, "reflLateSteps", reflLateSteps, ">= 1");

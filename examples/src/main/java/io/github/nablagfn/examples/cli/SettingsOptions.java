@@ -40,6 +40,15 @@ final class SettingsOptions {
   Double lr;
   @Option(names = "--flow-lr", description = "Flow learning rate (default 1e-3)")
   Double flowLr;
+  @Option(names = "--timestep-fraction", description = "∇-DB family: fraction of each trajectory's steps trained "
+      + "per iteration, in (0, 1] (default 0.1; the final step is always included)")
+  Double timestepFraction;
+  @Option(names = "--reg-scale", description = "∇-DB family: λ of the prior regulariser λ‖ε_θ − ε_old‖² (default 0)")
+  Double regScale;
+  @Option(names = "--forward-cap", description = "∇-DB family: κ > 0 weighs each transition's forward residual by "
+      + "min(1, κ²/s²), s = |m_o|/σ² its step's sensitivity to the network output, so the last steps stop "
+      + "drowning out the others (default: none, the paper's score units)")
+  Double forwardCap;
   @Option(names = "--draft-k", description = "Steps DRaFT-K backpropagates through (default 1)")
   Integer draftK;
   @Option(names = "--draft-lv-copies", description = "DRaFT-LV re-noised copies (default 2)")
@@ -72,6 +81,9 @@ final class SettingsOptions {
     if (iterations != null) s.iterations = iterations;
     if (lr != null) s.lr = lr;
     if (flowLr != null) s.flowLr = flowLr;
+    if (timestepFraction != null) s.timestepFraction = timestepFraction;
+    if (regScale != null) s.regScale = regScale;
+    if (forwardCap != null) s.forwardCap = forwardCap;
     if (draftK != null) s.draftK = draftK;
     if (draftLvCopies != null) s.draftLvCopies = draftLvCopies;
     if (reflLateSteps != null) s.reflLateSteps = reflLateSteps;

@@ -151,13 +151,18 @@ class NablaCliTest {
       assertThat(Nabla.run("quickstart", "--batch", "0", "--runs-dir", dir.toString())).isEqualTo(2);
       assertThat(Nabla.run("finetune", "--beta", "abc")).isEqualTo(2);
       assertThat(Nabla.run("quickstart", "--no-such-option")).isEqualTo(2);
+      assertThat(Nabla.run("quickstart", "--timestep-fraction", "0", "--runs-dir", dir.toString())).isEqualTo(2);
+      assertThat(Nabla.run("quickstart", "--reg-scale", "-1", "--runs-dir", dir.toString())).isEqualTo(2);
+      assertThat(Nabla.run("quickstart", "--forward-cap", "0", "--runs-dir", dir.toString())).isEqualTo(2);
       assertThat(Nabla.run("quickstart", "--base", dir.resolve("missing.safetensors").toString(),
           "--runs-dir", dir.toString())).isEqualTo(2);
     } finally {
       System.setErr(err);
     }
     assertThat(captured.toString()).contains("batch = 0; expected >= 1").contains("--no-such-option")
-        .contains("--beta")
+        .contains("--beta").contains("timestepFraction = 0.0; expected in (0, 1]")
+        .contains("regScale = -1.0; expected a finite value >= 0")
+        .contains("forwardCap = 0.0; expected a value > 0")
         .contains("missing.safetensors");
   }
 

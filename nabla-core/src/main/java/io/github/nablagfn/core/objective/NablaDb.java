@@ -15,34 +15,40 @@ package io.github.nablagfn.core.objective;
  * @param everyStep use every step (overrides the fraction)
  * @param rewardWeighting γ_t
  * @param regScale λ ≥ 0
+ * @param forwardWeighting the unit of each transition's forward residual ({@link ForwardWeighting})
  */
 public record NablaDb(double timestepFraction, boolean everyStep, RewardWeighting rewardWeighting,
-    double regScale) implements NablaDbObjective {
+    double regScale, ForwardWeighting forwardWeighting) implements NablaDbObjective {
 
   public NablaDb {
-    NablaDbObjective.validate("nablaDb", timestepFraction, rewardWeighting, regScale);
+    NablaDbObjective.validate("nablaDb", timestepFraction, rewardWeighting, regScale, forwardWeighting);
   }
 
-  /** Defaults: fraction 0.1, γ = ᾱ_t, no regulariser. */
+  /** Defaults: fraction 0.1, γ = ᾱ_t, no regulariser, residuals in score units. */
   public static NablaDb defaults() {
-    return new NablaDb(0.1, false, RewardWeighting.ALPHA_BAR, 0.0);
+    return new NablaDb(0.1, false, RewardWeighting.ALPHA_BAR, 0.0, ForwardWeighting.score());
   }
 
   public NablaDb timestepFraction(double fraction) {
-    return new NablaDb(fraction, false, rewardWeighting, regScale);
+    return new NablaDb(fraction, false, rewardWeighting, regScale, forwardWeighting);
   }
 
   /** Train on every transition of each trajectory. */
   public NablaDb allSteps() {
-    return new NablaDb(1.0, true, rewardWeighting, regScale);
+    return new NablaDb(1.0, true, rewardWeighting, regScale, forwardWeighting);
   }
 
   public NablaDb rewardWeighting(RewardWeighting weighting) {
-    return new NablaDb(timestepFraction, everyStep, weighting, regScale);
+    return new NablaDb(timestepFraction, everyStep, weighting, regScale, forwardWeighting);
   }
 
   public NablaDb regScale(double lambda) {
-    return new NablaDb(timestepFraction, everyStep, rewardWeighting, lambda);
+    return new NablaDb(timestepFraction, everyStep, rewardWeighting, lambda, forwardWeighting);
+  }
+
+  /** The unit of each transition's forward residual. */
+  public NablaDb forwardWeighting(ForwardWeighting weighting) {
+    return new NablaDb(timestepFraction, everyStep, rewardWeighting, regScale, weighting);
   }
 
   @Override

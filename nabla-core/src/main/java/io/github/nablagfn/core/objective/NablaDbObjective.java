@@ -19,6 +19,9 @@ public sealed interface NablaDbObjective extends Objective permits ResidualNabla
   /** λ of the prior regulariser. */
   double regScale();
 
+  /** The unit of each transition's forward residual. */
+  ForwardWeighting forwardWeighting();
+
   /** True when the balance is taken relative to the reference policy. */
   boolean residual();
 
@@ -36,11 +39,17 @@ public sealed interface NablaDbObjective extends Objective permits ResidualNabla
     m.put("everyStep", Boolean.toString(everyStep()));
     m.put("rewardWeighting", rewardWeighting().name());
     m.put("regScale", Double.toString(regScale()));
+    if (!forwardWeighting().isScore()) {
+      // only when set, so that checkpoints written before the setting existed still resume
+      m.put("forwardWeighting", forwardWeighting().toString());
+    }
     return m;
   }
 
   /** Validation shared by the family; {@code who} names the objective in messages. */
-  static void validate(String who, double timestepFraction, RewardWeighting rewardWeighting, double regScale) {
+  static void validate(String who, double timestepFraction, RewardWeighting rewardWeighting, double regScale,
+      ForwardWeighting forwardWeighting) {
+    java.util.Objects.requireNonNull(forwardWeighting, who + ".forwardWeighting");
     if (!(timestepFraction > 0 && timestepFraction <= 1)) {
       throw new IllegalArgumentException(who + ".timestepFraction = " + timestepFraction + "; expected in (0, 1]");
     }

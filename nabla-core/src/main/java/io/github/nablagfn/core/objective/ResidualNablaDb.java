@@ -21,34 +21,40 @@ package io.github.nablagfn.core.objective;
  * @param everyStep use every step (overrides the fraction)
  * @param rewardWeighting γ_t
  * @param regScale λ ≥ 0
+ * @param forwardWeighting the unit of each transition's forward residual ({@link ForwardWeighting})
  */
 public record ResidualNablaDb(double timestepFraction, boolean everyStep, RewardWeighting rewardWeighting,
-    double regScale) implements NablaDbObjective {
+    double regScale, ForwardWeighting forwardWeighting) implements NablaDbObjective {
 
   public ResidualNablaDb {
-    NablaDbObjective.validate("residualNablaDb", timestepFraction, rewardWeighting, regScale);
+    NablaDbObjective.validate("residualNablaDb", timestepFraction, rewardWeighting, regScale, forwardWeighting);
   }
 
-  /** Defaults: fraction 0.1, γ = ᾱ_t, no regulariser. */
+  /** Defaults: fraction 0.1, γ = ᾱ_t, no regulariser, residuals in score units. */
   public static ResidualNablaDb defaults() {
-    return new ResidualNablaDb(0.1, false, RewardWeighting.ALPHA_BAR, 0.0);
+    return new ResidualNablaDb(0.1, false, RewardWeighting.ALPHA_BAR, 0.0, ForwardWeighting.score());
   }
 
   public ResidualNablaDb timestepFraction(double fraction) {
-    return new ResidualNablaDb(fraction, false, rewardWeighting, regScale);
+    return new ResidualNablaDb(fraction, false, rewardWeighting, regScale, forwardWeighting);
   }
 
   /** Train on every transition of each trajectory. */
   public ResidualNablaDb allSteps() {
-    return new ResidualNablaDb(1.0, true, rewardWeighting, regScale);
+    return new ResidualNablaDb(1.0, true, rewardWeighting, regScale, forwardWeighting);
   }
 
   public ResidualNablaDb rewardWeighting(RewardWeighting weighting) {
-    return new ResidualNablaDb(timestepFraction, everyStep, weighting, regScale);
+    return new ResidualNablaDb(timestepFraction, everyStep, weighting, regScale, forwardWeighting);
   }
 
   public ResidualNablaDb regScale(double lambda) {
-    return new ResidualNablaDb(timestepFraction, everyStep, rewardWeighting, lambda);
+    return new ResidualNablaDb(timestepFraction, everyStep, rewardWeighting, lambda, forwardWeighting);
+  }
+
+  /** The unit of each transition's forward residual. */
+  public ResidualNablaDb forwardWeighting(ForwardWeighting weighting) {
+    return new ResidualNablaDb(timestepFraction, everyStep, rewardWeighting, regScale, weighting);
   }
 
   @Override

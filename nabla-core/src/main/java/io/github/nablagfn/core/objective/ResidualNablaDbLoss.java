@@ -208,13 +208,24 @@ public final class ResidualNablaDbLoss {
     }
     // 3. forward balance and the prior regulariser
     SDVariable fwd = scorePf.sub(fwdTarget);
-    fwd.mul(fwd).mean().rename("loss_fwd");
+    if (weighted()) {
+      // each row's residual in the unit ForwardWeighting names: its squares times a per-row weight
+      SDVariable fwdW = sd.placeHolder("fwd_w", DataType.FLOAT, Columns.placeholderShape(rank));
+      fwd.mul(fwd).mul(fwdW).mean().rename("loss_fwd");
+    } else {
+      fwd.mul(fwd).mean().rename("loss_fwd");
+    }
     SDVariable dEps = eps.sub(epsOld);
     dEps.mul(dEps).mean().mul(objective.regScale()).rename("loss_reg");
     sd.getVariable("loss_fwd").add(sd.getVariable("loss_bwd")).add(sd.getVariable("loss_term"))
         .add(sd.getVariable("loss_reg")).rename("loss");
     sd.setLossVariables("loss");
     return sd;
+  }
+
+  /** Whether L_fwd weights its rows (score units, the default, build the paper's graph unchanged). */
+  private boolean weighted() {
+    return !objective.forwardWeighting().isScore();
   }
 
   private Map<String, INDArray> scorePlaceholders(TransitionBatch b, INDArray x, int[] t) {
@@ -428,6 +439,13 @@ public final class ResidualNablaDbLoss {
     ph.put("policy_bwd", s.policyBackward());
     ph.put("rev_pf_ref", s.revPfRef());
     ph.put("eps_old", b.epsOld);
+    if (weighted()) {
+      double[] w = new double[b.rows()];
+      for (int i = 0; i < w.length; i++) {
+        w[i] = objective.forwardWeighting().weight(b.meanFromOutput[i], b.invVariance[i]);
+      }
+      ph.put("fwd_w", b.column(w));
+    }
     List<String> vars = new java.util.ArrayList<>(policyVars);
     vars.addAll(flowVars);
     OutAndGrad og = GraphRuns.gradientsAndOutputs(loss, ph,

@@ -100,6 +100,8 @@ class ResidualNablaDbLossTest {
       double[][] wr = ref.parameters().get("w").castTo(DataType.DOUBLE).toDoubleMatrix();
       double[] br = ref.parameters().get("b").castTo(DataType.DOUBLE).toDoubleVector();
       double fwdSum = 0;
+      double kappa = 2 + 30 * rng.nextDouble(); // cap of the forward weighting
+      double fwdCapped = 0; // each row's squared residual times min(1, κ²/s²), s = |m_o|/σ²
       int rows = b.rows();
       double[][] expScorePfRef = new double[rows][];
       double[][] expRevPf = new double[rows][];
@@ -145,9 +147,12 @@ class ResidualNablaDbLossTest {
         expRevPfRef[row] = revPfRef;
         expScoreR[row] = scoreR;
         expScoreRNext[row] = scoreRNext;
+        double sens = Math.abs(st.meanFromOutput()) / st.variance();
+        double capWeight = Math.min(1, kappa * kappa / (sens * sens));
         for (int j = 0; j < d; j++) {
           double e = scorePf[j] - scorePfRef[j] - scoreRNext[j];
           fwdSum += e * e;
+          fwdCapped += e * e * capWeight;
         }
       }
       // Twin README tolerance for scores amplified by 1/σ²: 2e-4 of the tensor's largest magnitude.
@@ -166,6 +171,12 @@ class ResidualNablaDbLossTest {
       assertRelMax("score_r_next", s.scoreRNext(), Nd4j.createFromArray(expScoreRNext), 1e-4);
       double fwd = fwdSum / (rows * d);
       assertThat(loss.compute(b, s).terms().forward()).isCloseTo(fwd, within(1e-4 * fwd + 1e-9));
+      ResidualNablaDbLoss capped = new ResidualNablaDbLoss(Objectives.residualNablaDb()
+          .forwardWeighting(ForwardWeighting.capped(kappa)), policy, ref, null,
+          new QuadraticReward(centre, width).scaled(beta));
+      double fwdW = fwdCapped / (rows * d);
+      assertThat(capped.compute(b, s).terms().forward()).as("L_fwd with rows weighted min(1, κ²/s²)")
+          .isCloseTo(fwdW, within(1e-4 * fwdW + 1e-12));
     });
   }
 

@@ -317,6 +317,8 @@ class NablaTrainerTest {
     assertThatThrownBy(() -> Objectives.residualNablaDb().timestepFraction(0))
         .hasMessageContaining("residualNablaDb.timestepFraction = 0.0");
     assertThatThrownBy(() -> Objectives.residualNablaDb().regScale(-1)).hasMessageContaining("residualNablaDb.regScale = -1.0");
+    assertThatThrownBy(() -> Objectives.nablaDb().forwardWeighting(null))
+        .hasMessageContaining("nablaDb.forwardWeighting");
   }
 
   @Test
