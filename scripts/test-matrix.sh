@@ -5,6 +5,7 @@
 #   scripts/test-matrix.sh                       # every default setting, 3 runs each
 #   REPEATS=1 CONFIGS="avx2 sse41" scripts/test-matrix.sh
 #   CONFIGS="onednn-avx2 openblas-haswell" ...   # which library's dispatch moved a number
+#   APPEND=1 CONFIGS=sse41 scripts/test-matrix.sh  # more runs, added to the previous results
 #
 # Settings (ND4J's onednn build dispatches convolutions and matrix products through oneDNN, BLAS calls
 # through OpenBLAS; libnd4j's own loops are compiled for baseline x86-64 and do not dispatch):
@@ -30,7 +31,11 @@ out=target/test-matrix
 mkdir -p "$out"
 summary="$out/summary.md"
 results="$out/results.tsv"
-: > "$results"
+if [[ "${APPEND:-0}" != 1 ]]; then
+  : > "$results"
+  rm -f "$out"/*.measured "$out"/*.log
+fi
+touch "$results"
 
 blas_env() { # OpenBLAS core type, unless the machine sets one
   if [[ -n "${OPENBLAS_CORETYPE:-}" ]]; then echo ""; else echo "OPENBLAS_CORETYPE=$1"; fi
@@ -59,9 +64,10 @@ mvn_args_of() {
 failed=0
 for config in $configs; do
   env_settings="$(settings_of "$config")" || exit 2
-  for run in $(seq 1 "$repeats"); do
+  done_before=$(awk -F'\t' -v c="$config" '$1 == c' "$results" | wc -l)
+  for run in $(seq $((done_before + 1)) $((done_before + repeats))); do
     log="$out/$config-$run.log"
-    echo "== $config run $run/$repeats: ${env_settings:-no environment changes} $(mvn_args_of "$config")"
+    echo "== $config run $run: ${env_settings:-no environment changes} $(mvn_args_of "$config")"
     rm -rf */target/surefire-reports
     started=$(date +%s)
     # shellcheck disable=SC2086
@@ -102,9 +108,14 @@ done
   echo "Per probe (a comparison a test reports with \`Measured\`), the largest difference seen in each setting"
   echo "over its runs, and the largest share of the test's bound that any run used."
   echo
-  python3 - "$out" $configs <<'PY'
+  python3 - "$out" <<'PY'
 import collections, glob, os, sys
-out, configs = sys.argv[1], sys.argv[2:]
+out = sys.argv[1]
+configs = []
+for line in open(os.path.join(out, "results.tsv")):
+    c = line.split("\t")[0]
+    if c and c not in configs:
+        configs.append(c)
 diff = collections.defaultdict(dict)
 used = collections.defaultdict(float)
 for c in configs:
