@@ -79,7 +79,8 @@ for config in $configs; do
       | awk -F'[ ,]+' '{t += $4; f += $6 + $8} END {print t "\t" f}')
     verdict=$([[ $code -eq 0 ]] && echo pass || echo FAIL)
     [[ $code -eq 0 ]] || failed=1
-    printf '%s\t%s\t%s\t%s\t%s\n' "$config" "$run" "$verdict" "$seconds" "$tests" >> "$results"
+    commit=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$config" "$run" "$verdict" "$seconds" "$tests" "$commit" >> "$results"
     echo "   $verdict in ${seconds}s (tests, failures+errors: $tests)"
     if [[ $code -ne 0 ]]; then
       grep -E '<<< (FAILURE|ERROR)!' "$log" | sed 's/^/   /' | head -20
@@ -90,7 +91,7 @@ done
 {
   echo "# Test matrix"
   echo
-  echo "\`scripts/test-matrix.sh\` on $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')," \
+  echo "\`scripts/test-matrix.sh\` on $(date -u +%Y-%m-%d)," \
     "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')."
   flags=$(grep -m1 '^flags' /proc/cpuinfo)
   isa=""
@@ -99,9 +100,9 @@ done
   done
   echo "Vector instructions of this CPU:$isa. OPENBLAS_CORETYPE preset: ${OPENBLAS_CORETYPE:-none}."
   echo
-  echo "| setting | run | result | seconds | tests | failures + errors |"
-  echo "|---|---|---|---|---|---|"
-  awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6}' "$results"
+  echo "| setting | run | result | seconds | tests | failures + errors | commit |"
+  echo "|---|---|---|---|---|---|---|"
+  awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7}' "$results"
   echo
   echo "## Float comparisons with a bound"
   echo
