@@ -14,7 +14,9 @@ import picocli.CommandLine.Mixin;
  * iterations 0, 20 and 40. Every setting can be overridden by the same flags as {@code finetune}.
  */
 @Command(name = "quickstart", mixinStandardHelpOptions = true,
-    description = "Fine-tune the shipped digit model to the shipped classifier reward and write runs/quickstart/.")
+    description = {"Fine-tune the shipped digit model to the shipped classifier reward and write runs/quickstart/.",
+        "Quickstart's own defaults (the options below list finetune's): --beta 30, --forward-cap 5, "
+            + "--lora-targets all, --lr 2e-3, --eval-per-class 10, --eval-every 20."})
 final class Quickstart implements Callable<Integer> {
   @Mixin
   SettingsOptions options;
