@@ -9,6 +9,7 @@ import io.github.nablagfn.core.objective.ForwardWeighting;
 import io.github.nablagfn.core.objective.Objective;
 import io.github.nablagfn.core.objective.Objectives;
 import io.github.nablagfn.core.optim.AdamW;
+import io.github.nablagfn.core.optim.LearningRate;
 import io.github.nablagfn.core.reward.Reward;
 import io.github.nablagfn.core.runtime.NablaRuntime;
 import io.github.nablagfn.core.runtime.Rng;
@@ -106,6 +107,7 @@ final class FinetuneRun {
             : FlowModel.none())
         .sampler(sampler).reward(reward.scaled(s.beta)).objective(objective)
         .policyOptimizer(AdamW.lr(s.lr).betas(0.9, 0.95).weightDecay(1e-4).clipNorm(1.0))
+        .policyLearningRate(LearningRate.warmup(s.lr, s.warmup))
         .flowOptimizer(AdamW.lr(s.flowLr).weightDecay(1e-2).clipNorm(1.0))
         .conditions(ConditionSampler.uniform(10)).batchSize(s.batch).seed(s.seed)
         .checkpointDir(run.resolve("checkpoints")).checkpointEvery(s.evalEvery)

@@ -38,6 +38,7 @@ public final class RunSettings {
   public int iterations = 40;
   public double lr = 1e-3;
   public double flowLr = 1e-3;
+  public int warmup = 0; // iterations of linear policy learning-rate warm-up from 0 (0: constant lr)
   public double timestepFraction = 0.1; // ∇-DB family: fraction of the steps trained per trajectory
   public double regScale = 0; // ∇-DB family: λ of the prior regulariser λ‖ε_θ − ε_old‖²
   public Double forwardCap; // ∇-DB family: κ of ForwardWeighting.capped(κ); null = score units (the paper's)
@@ -92,6 +93,7 @@ public final class RunSettings {
     require(iterations >= 1, "iterations", iterations, ">= 1");
     require(lr > 0 && Double.isFinite(lr), "lr", lr, "a finite value > 0");
     require(flowLr > 0 && Double.isFinite(flowLr), "flowLr", flowLr, "a finite value > 0");
+    require(warmup >= 0, "warmup", warmup, ">= 0 (iterations of policy learning-rate warm-up; 0 = none)");
     require(timestepFraction > 0 && timestepFraction <= 1, "timestepFraction", timestepFraction, "in (0, 1]");
     require(regScale >= 0 && Double.isFinite(regScale), "regScale", regScale, "a finite value >= 0");
     require(forwardCap == null || forwardCap > 0, "forwardCap", forwardCap,

@@ -40,6 +40,9 @@ final class SettingsOptions {
   Double lr;
   @Option(names = "--flow-lr", description = "Flow learning rate (default 1e-3)")
   Double flowLr;
+  @Option(names = "--warmup", description = "Iterations over which the policy learning rate rises linearly from 0 "
+      + "to --lr (default 0: constant; the flow's rate is constant)")
+  Integer warmup;
   @Option(names = "--timestep-fraction", description = "∇-DB family: fraction of each trajectory's steps trained "
       + "per iteration, in (0, 1] (default 0.1; the final step is always included)")
   Double timestepFraction;
@@ -81,6 +84,7 @@ final class SettingsOptions {
     if (iterations != null) s.iterations = iterations;
     if (lr != null) s.lr = lr;
     if (flowLr != null) s.flowLr = flowLr;
+    if (warmup != null) s.warmup = warmup;
     if (timestepFraction != null) s.timestepFraction = timestepFraction;
     if (regScale != null) s.regScale = regScale;
     if (forwardCap != null) s.forwardCap = forwardCap;

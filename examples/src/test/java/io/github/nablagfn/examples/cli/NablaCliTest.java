@@ -154,6 +154,7 @@ class NablaCliTest {
       assertThat(Nabla.run("quickstart", "--timestep-fraction", "0", "--runs-dir", dir.toString())).isEqualTo(2);
       assertThat(Nabla.run("quickstart", "--reg-scale", "-1", "--runs-dir", dir.toString())).isEqualTo(2);
       assertThat(Nabla.run("quickstart", "--forward-cap", "0", "--runs-dir", dir.toString())).isEqualTo(2);
+      assertThat(Nabla.run("quickstart", "--warmup", "-1", "--runs-dir", dir.toString())).isEqualTo(2);
       assertThat(Nabla.run("quickstart", "--base", dir.resolve("missing.safetensors").toString(),
           "--runs-dir", dir.toString())).isEqualTo(2);
     } finally {
@@ -163,6 +164,7 @@ class NablaCliTest {
         .contains("--beta").contains("timestepFraction = 0.0; expected in (0, 1]")
         .contains("regScale = -1.0; expected a finite value >= 0")
         .contains("forwardCap = 0.0; expected a value > 0")
+        .contains("warmup = -1; expected >= 0")
         .contains("missing.safetensors");
   }
 

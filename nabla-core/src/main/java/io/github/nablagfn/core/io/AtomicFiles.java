@@ -9,7 +9,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 
-/** Crash-safe file replacement: write a temporary file beside the target, flush it to disk, rename it over the target. */
+/**
+ * Crash-safe file replacement: write a temporary file beside the target, flush it to disk, rename it over
+ * the target, then flush the directory so the rename itself survives a power loss (on platforms where a
+ * directory can be opened for that: Linux and macOS; Windows makes the rename durable itself).
+ */
 public final class AtomicFiles {
   private AtomicFiles() {}
 
@@ -39,8 +43,20 @@ public final class AtomicFiles {
       } catch (AtomicMoveNotSupportedException e) {
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
       }
+      FaultPoints.reach("renamed over " + file.getFileName() + ", directory not yet flushed");
+      syncDirectory(parent);
     } finally {
       Files.deleteIfExists(tmp);
+    }
+  }
+
+  /** Flushes a directory's entries (a rename, a new file) to disk. */
+  static void syncDirectory(Path dir) throws IOException {
+    if (System.getProperty("os.name", "").startsWith("Windows")) {
+      return; // a directory cannot be opened as a channel there; NTFS journals the rename
+    }
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
     }
   }
 }

@@ -112,13 +112,35 @@ final class Checkpoints {
     }
   }
 
-  /** The newest checkpoint, verified; empty if the directory holds none. */
+  /** The newest checkpoint, verified (a damaged one throws); empty if the directory holds none. */
   static Optional<Loaded> latest(Path dir) throws IOException {
     List<Long> its = list(dir);
-    if (its.isEmpty()) {
-      return Optional.empty();
+    return its.isEmpty() ? Optional.empty() : Optional.of(load(manifestFile(dir, its.get(0))));
+  }
+
+  /**
+   * The newest checkpoint that loads and verifies; empty if the directory holds none. Each newer one that
+   * fails is passed to {@code skipped} with the reason (its file and what is wrong) and left in place. If
+   * every checkpoint fails, a {@link CheckpointException} lists each with its reason: a run never starts
+   * over silently.
+   */
+  static Optional<Loaded> newestIntact(Path dir, java.util.function.Consumer<CheckpointException> skipped)
+      throws IOException {
+    List<Long> its = list(dir);
+    List<String> reasons = new ArrayList<>();
+    for (long it : its) {
+      try {
+        return Optional.of(load(manifestFile(dir, it)));
+      } catch (CheckpointException e) {
+        reasons.add(e.getMessage());
+        skipped.accept(e);
+      }
     }
-    return Optional.of(load(manifestFile(dir, its.get(0))));
+    if (!reasons.isEmpty()) {
+      throw new CheckpointException(dir + ": no intact checkpoint among " + its.size() + ": "
+          + String.join("; ", reasons));
+    }
+    return Optional.empty();
   }
 
   static Loaded load(Path manifest) throws IOException {

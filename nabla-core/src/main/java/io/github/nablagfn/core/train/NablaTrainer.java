@@ -650,7 +650,8 @@ public final class NablaTrainer {
   private void resumeIfBehind() {
     Optional<Checkpoints.Loaded> latest;
     try {
-      latest = Checkpoints.latest(checkpointDir);
+      latest = Checkpoints.newestIntact(checkpointDir,
+          e -> LOG.warn("skipping a damaged checkpoint, trying the next older one: {}", e.getMessage()));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -121,6 +121,54 @@ class NablaTrainerTest {
         .rootCause().hasMessageContaining("checkpoint-00000001.safetensors").hasMessageContaining("checksum mismatch");
   }
 
+  /**
+   * Three checkpoints kept, the newest damaged (a flipped byte in its tensors, or its manifest cut short):
+   * the run resumes from the next older one and ends bit-identical to a run never interrupted.
+   */
+  @ParameterizedTest
+  @CsvSource({"tensors", "manifest"})
+  void aDamagedNewestCheckpointFallsBackToTheNextIntactOne(String damaged) throws IOException {
+    NablaTrainer straight = builder().build();
+    straight.fit(5);
+    Path ckpt = dir.resolve("fallback-" + damaged);
+    builder().checkpointDir(ckpt).checkpointEvery(1).checkpointsKept(3).build().fit(3);
+    assertThat(Checkpoints.list(ckpt)).containsExactly(3L, 2L, 1L);
+    if (damaged.equals("tensors")) {
+      Path tensors = Checkpoints.tensorFile(ckpt, 3);
+      byte[] bytes = Files.readAllBytes(tensors);
+      bytes[bytes.length / 2] ^= 0x01;
+      Files.write(tensors, bytes);
+    } else {
+      Path manifest = Checkpoints.manifestFile(ckpt, 3);
+      byte[] bytes = Files.readAllBytes(manifest);
+      Files.write(manifest, java.util.Arrays.copyOf(bytes, bytes.length / 2));
+    }
+    List<String> skipped = new java.util.ArrayList<>();
+    assertThat(Checkpoints.newestIntact(ckpt, e -> skipped.add(e.getMessage())).orElseThrow().iteration())
+        .isEqualTo(2);
+    assertThat(skipped).singleElement().asString().contains("checkpoint-00000003")
+        .containsAnyOf("checksum mismatch", "not valid JSON");
+    NablaTrainer resumed = builder().checkpointDir(ckpt).checkpointEvery(1).checkpointsKept(3).build();
+    resumed.fit(5);
+    assertThat(resumed.iteration()).isEqualTo(5);
+    assertSameParameters(straight, resumed);
+    assertThat(timeless(resumed.history())).isEqualTo(timeless(straight.history()));
+    assertThat(Checkpoints.latest(ckpt).orElseThrow().iteration()).isEqualTo(5); // the damaged one is rewritten
+  }
+
+  @Test
+  void whenEveryCheckpointIsDamagedTheErrorNamesEach() throws IOException {
+    Path ckpt = dir.resolve("all-damaged");
+    builder().checkpointDir(ckpt).checkpointEvery(1).checkpointsKept(2).build().fit(2);
+    for (long it : new long[] {1, 2}) {
+      Files.writeString(Checkpoints.manifestFile(ckpt, it), "{");
+    }
+    NablaTrainer t = builder().checkpointDir(ckpt).build();
+    assertThatThrownBy(() -> t.fit(3)).hasRootCauseInstanceOf(CheckpointException.class).rootCause()
+        .hasMessageContaining("no intact checkpoint among 2").hasMessageContaining("checkpoint-00000001.json")
+        .hasMessageContaining("checkpoint-00000002.json");
+  }
+
   @Test
   void aCheckpointOfAnotherConfigurationIsRefusedNamingTheField() {
     Path ckpt = dir.resolve("other");
