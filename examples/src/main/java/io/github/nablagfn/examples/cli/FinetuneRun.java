@@ -167,14 +167,14 @@ final class FinetuneRun {
     ForwardWeighting weighting = s.forwardCap == null ? ForwardWeighting.score() : ForwardWeighting.capped(s.forwardCap);
     return switch (s.objective) {
       case "nabla-db" -> Objectives.nablaDb().timestepFraction(s.timestepFraction).regScale(s.regScale)
-          .forwardWeighting(weighting);
+          .forwardWeighting(weighting).innerEpochs(s.innerEpochs);
       case "refl" -> Objectives.refl(s.reflLateSteps);
       case "draft-k" -> Objectives.draftK(s.draftK);
       case "draft-lv" -> Objectives.draftLv(s.draftLvCopies);
       case "alignprop" -> Objectives.alignProp();
-      case "ddpo" -> Objectives.ddpo().clipRange(s.ddpoClip);
+      case "ddpo" -> Objectives.ddpo().clipRange(s.ddpoClip).innerEpochs(s.innerEpochs);
       default -> Objectives.residualNablaDb().timestepFraction(s.timestepFraction).regScale(s.regScale)
-          .forwardWeighting(weighting);
+          .forwardWeighting(weighting).innerEpochs(s.innerEpochs);
     };
   }
 

@@ -42,6 +42,7 @@ public final class RunSettings {
   public double timestepFraction = 0.1; // ∇-DB family: fraction of the steps trained per trajectory
   public double regScale = 0; // ∇-DB family: λ of the prior regulariser λ‖ε_θ − ε_old‖²
   public Double forwardCap; // ∇-DB family: κ of ForwardWeighting.capped(κ); null = score units (the paper's)
+  public int innerEpochs = 1; // ∇-DB family and DDPO: optimizer updates per sampled batch
   public int draftK = 1;
   public int draftLvCopies = 2;
   public int reflLateSteps = 10;
@@ -98,6 +99,7 @@ public final class RunSettings {
     require(regScale >= 0 && Double.isFinite(regScale), "regScale", regScale, "a finite value >= 0");
     require(forwardCap == null || forwardCap > 0, "forwardCap", forwardCap,
         "a value > 0 (or no value: the residual in score units)");
+    require(innerEpochs >= 1, "innerEpochs", innerEpochs, ">= 1 (optimizer updates per sampled batch)");
     require(draftK >= 1, "draftK", draftK, ">= 1");
     require(draftLvCopies >= 1, "draftLvCopies", draftLvCopies, ">= 1");
     require(reflLateSteps >= 1, "reflLateSteps", reflLateSteps, ">= 1");

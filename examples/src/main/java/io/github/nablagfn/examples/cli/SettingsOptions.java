@@ -46,12 +46,17 @@ final class SettingsOptions {
   @Option(names = "--timestep-fraction", description = "∇-DB family: fraction of each trajectory's steps trained "
       + "per iteration, in (0, 1] (default 0.1; the final step is always included)")
   Double timestepFraction;
-  @Option(names = "--reg-scale", description = "∇-DB family: λ of the prior regulariser λ‖ε_θ − ε_old‖² (default 0)")
+  @Option(names = "--reg-scale", description = "∇-DB family: λ of the regulariser λ‖ε_θ − ε_old‖² toward the "
+      + "outputs recorded while sampling; it acts from the second update of a batch on (--inner-epochs; default 0)")
   Double regScale;
   @Option(names = "--forward-cap", description = "∇-DB family: κ > 0 weighs each transition's forward residual by "
       + "min(1, κ²/s²), s = |m_o|/σ² its step's sensitivity to the network output, so the last steps stop "
       + "drowning out the others (default: none, the paper's score units)")
   Double forwardCap;
+  @Option(names = "--inner-epochs", description = "∇-DB family and DDPO: optimizer updates per sampled batch of "
+      + "trajectories; each ∇-DB update after the first draws other transitions of the same trajectories and "
+      + "is the one --reg-scale acts on (default 1)")
+  Integer innerEpochs;
   @Option(names = "--draft-k", description = "Steps DRaFT-K backpropagates through (default 1)")
   Integer draftK;
   @Option(names = "--draft-lv-copies", description = "DRaFT-LV re-noised copies (default 2)")
@@ -88,6 +93,7 @@ final class SettingsOptions {
     if (timestepFraction != null) s.timestepFraction = timestepFraction;
     if (regScale != null) s.regScale = regScale;
     if (forwardCap != null) s.forwardCap = forwardCap;
+    if (innerEpochs != null) s.innerEpochs = innerEpochs;
     if (draftK != null) s.draftK = draftK;
     if (draftLvCopies != null) s.draftLvCopies = draftLvCopies;
     if (reflLateSteps != null) s.reflLateSteps = reflLateSteps;

@@ -155,6 +155,7 @@ class NablaCliTest {
       assertThat(Nabla.run("quickstart", "--reg-scale", "-1", "--runs-dir", dir.toString())).isEqualTo(2);
       assertThat(Nabla.run("quickstart", "--forward-cap", "0", "--runs-dir", dir.toString())).isEqualTo(2);
       assertThat(Nabla.run("quickstart", "--warmup", "-1", "--runs-dir", dir.toString())).isEqualTo(2);
+      assertThat(Nabla.run("quickstart", "--inner-epochs", "0", "--runs-dir", dir.toString())).isEqualTo(2);
       assertThat(Nabla.run("quickstart", "--base", dir.resolve("missing.safetensors").toString(),
           "--runs-dir", dir.toString())).isEqualTo(2);
     } finally {
@@ -165,6 +166,7 @@ class NablaCliTest {
         .contains("regScale = -1.0; expected a finite value >= 0")
         .contains("forwardCap = 0.0; expected a value > 0")
         .contains("warmup = -1; expected >= 0")
+        .contains("innerEpochs = 0; expected >= 1")
         .contains("missing.safetensors");
   }
 

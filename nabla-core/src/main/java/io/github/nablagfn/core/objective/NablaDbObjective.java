@@ -22,6 +22,13 @@ public sealed interface NablaDbObjective extends Objective permits ResidualNabla
   /** The unit of each transition's forward residual. */
   ForwardWeighting forwardWeighting();
 
+  /**
+   * Optimizer updates per sampled batch, ≥ 1. Update k > 1 evaluates the loss on the batch's trajectories
+   * with the parameters update k − 1 left (so the regulariser toward the sampling-time outputs acts) and
+   * its own stratified choice of transitions (so more of each trajectory is used).
+   */
+  int innerEpochs();
+
   /** True when the balance is taken relative to the reference policy. */
   boolean residual();
 
@@ -43,12 +50,18 @@ public sealed interface NablaDbObjective extends Objective permits ResidualNabla
       // only when set, so that checkpoints written before the setting existed still resume
       m.put("forwardWeighting", forwardWeighting().toString());
     }
+    if (innerEpochs() != 1) {
+      m.put("innerEpochs", Integer.toString(innerEpochs())); // only when set, as above
+    }
     return m;
   }
 
   /** Validation shared by the family; {@code who} names the objective in messages. */
   static void validate(String who, double timestepFraction, RewardWeighting rewardWeighting, double regScale,
-      ForwardWeighting forwardWeighting) {
+      ForwardWeighting forwardWeighting, int innerEpochs) {
+    if (innerEpochs < 1) {
+      throw new IllegalArgumentException(who + ".innerEpochs = " + innerEpochs + "; expected >= 1");
+    }
     java.util.Objects.requireNonNull(forwardWeighting, who + ".forwardWeighting");
     if (!(timestepFraction > 0 && timestepFraction <= 1)) {
       throw new IllegalArgumentException(who + ".timestepFraction = " + timestepFraction + "; expected in (0, 1]");

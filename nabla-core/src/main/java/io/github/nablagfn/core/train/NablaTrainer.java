@@ -237,6 +237,58 @@ public final class NablaTrainer {
       t = new ResidualNablaDbLoss.Terms(result.terms()[0], 0, 0, 0);
       policyGradients = result.policyGradients().toArrays();
       flowGradients = Map.of();
+    } else if (nablaDb != null && nablaDb.innerEpochs() > 1) {
+      // the ∇-DB family with several updates per batch: sample once, then one loss per inner epoch on the
+      // same trajectories (epoch e draws its transitions from stream "strata" e; epoch 0's are the ones a
+      // single update would use); all updates but the last here, the last through the common guard
+      RowResult sampled = execution.run(this, RowTask.samples(iteration));
+      r = Nd4j.createFromArray(sampled.rewards(batchSize));
+      HostTensors traj = trajectoryOf(sampled);
+      long[] conds = conditionsOf(sampled);
+      Rng whole = rng.fork("iteration", iteration);
+      int n = sampler.numSteps();
+      Map<String, INDArray> policyBefore = snapshot(policy.parameters().asMap());
+      Map<String, INDArray> flowBefore = flow == null ? null : snapshot(flow.parameters().asMap());
+      AdamW.State policyStateBefore = AdamW.State.fromTensors(policyState.toTensors(), policy.parameters());
+      AdamW.State flowStateBefore = flow == null ? null
+          : AdamW.State.fromTensors(flowState.toTensors(), flow.parameters());
+      undoInnerUpdates = () -> {
+        policy.parameters().load(policyBefore, false);
+        policyState = policyStateBefore;
+        if (flow != null) {
+          flow.parameters().load(flowBefore, false);
+          flowState = flowStateBefore;
+        }
+      };
+      RowResult result;
+      try {
+        lastTask = RowTask.nablaDb(iteration, stratifiedSteps(n, nablaDb.transitionsPerTrajectory(n),
+            whole.fork("strata", 0)), traj, conds);
+        result = execution.run(this, lastTask);
+        for (int e = 1; e < nablaDb.innerEpochs(); e++) {
+          Map<String, INDArray> pg = withAllNames(policy, result.policyGradients().toArrays());
+          Map<String, INDArray> fg = flow == null ? Map.of() : withAllNames(flow, result.flowGradients().toArrays());
+          double[] tm = result.terms();
+          ResidualNablaDbLoss.Terms inner = new ResidualNablaDbLoss.Terms(tm[0], tm[1], tm[2], tm[3]);
+          if (firstNonFinite(inner, AdamW.globalNorm(pg), flow == null ? 0.0 : AdamW.globalNorm(fg)) != null) {
+            break; // the common guard below reports it
+          }
+          policyOptimizer.withLr(policyLearningRate.at(iteration)).step(policy.parameters(), pg, policyState);
+          if (flow != null) {
+            flowOptimizer.withLr(flowLearningRate.at(iteration)).step(flow.parameters(), fg, flowState);
+          }
+          lastTask = RowTask.nablaDb(iteration, stratifiedSteps(n, nablaDb.transitionsPerTrajectory(n),
+              whole.fork("strata", e)), traj, conds);
+          result = execution.run(this, lastTask);
+        }
+      } catch (RuntimeException ex) {
+        undoInnerUpdates.run(); // one complete update per iteration or none
+        throw ex;
+      }
+      double[] terms = result.terms();
+      t = new ResidualNablaDbLoss.Terms(terms[0], terms[1], terms[2], terms[3]);
+      policyGradients = withAllNames(policy, result.policyGradients().toArrays());
+      flowGradients = flow == null ? Map.of() : withAllNames(flow, result.flowGradients().toArrays());
     } else {
       lastTask = RowTask.gradients(iteration);
       RowResult result = execution.run(this, lastTask);
@@ -303,6 +355,13 @@ public final class NablaTrainer {
           new double[] {res.meanRatioDeviation() * weight, res.clippedFraction() * weight},
           res.policyGradients(), Map.of(), weight, new RowResult.Rows(from, to, new float[rows], null, null));
     }
+    if (task.kind() == RowTask.Kind.NABLA_DB) {
+      if (nablaDb == null) {
+        throw new IllegalStateException("a ∇-DB task for a trainer of " + objective.name());
+      }
+      return nablaDbShare(trajectoryRows(task.trajectory(), task.conditions(), from, to), task.steps(), from, to,
+          weight, started);
+    }
     // sample the rows' trajectories with the current policy, recording x_t and the model output
     INDArray allConditions = conditions.sample(whole.fork("condition", 0), batchSize);
     INDArray condition = allConditions == null ? null : Columns.rows(allConditions, from, to);
@@ -338,6 +397,12 @@ public final class NablaTrainer {
     }
     // ∇-DB: choose the transitions (batch-level), then the loss and gradients of these rows
     int[] steps = stratifiedSteps(n, nablaDb.transitionsPerTrajectory(n), whole.fork("strata", 0));
+    return nablaDbShare(trajectory, steps, from, to, weight, started);
+  }
+
+  /** The ∇-DB family's loss and gradients on rows [from, to) of a batch, at the given steps. */
+  private RowResult nablaDbShare(Trajectory trajectory, int[] steps, int from, int to, double weight, long started) {
+    int rows = to - from;
     TransitionBatch batch = TransitionBatch.of(sampler, trajectory, steps, nablaDb.rewardWeighting(), reward.scale());
     ResidualNablaDbLoss.Result res = loss.compute(batch);
     ResidualNablaDbLoss.Terms tr = res.terms();
@@ -559,9 +624,9 @@ public final class NablaTrainer {
   /**
    * K of N steps: the final step N−1 (always trained) and one step from each of K−1 strata of the other
    * N−1 steps, boundaries b_j = ⌊j·(N−1)/(K−1)⌋, pick b_j + U{0..b_{j+1}−b_j−1}. Every step has a
-   * positive chance; with K = N every step is taken once. (Until session 5 the strata covered all N steps
-   * and the last pick was replaced by N−1, so the steps of the last stratum but the final one were
-   * never trained: steps 40–48 of 50 at the default fraction 0.1.)
+   * positive chance; with K = N every step is taken once. (Strata over all N steps with the last pick
+   * replaced by N−1, as the PyTorch twin draws them, would never train the last stratum's other steps:
+   * steps 40–48 of 50 at fraction 0.1; trainer.md, "One iteration".)
    */
   static int[] stratifiedSteps(int numSteps, int k, Rng rng) {
     if (k < 1 || k > numSteps) {

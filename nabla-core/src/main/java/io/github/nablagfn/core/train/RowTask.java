@@ -9,10 +9,10 @@ import java.io.Serializable;
  *
  * @param kind what to compute
  * @param iteration the iteration whose random streams are used
- * @param steps DDPO: the chosen transition steps (batch-level), else null
+ * @param steps DDPO and NABLA_DB: the chosen transition steps (batch-level), else null
  * @param advantages DDPO: the advantage of every trajectory of the batch (B), else null
- * @param trajectory DDPO: the whole batch's trajectory ({@code s.i}, {@code o.i}), else null
- * @param conditions DDPO: the whole batch's conditions (B), or null
+ * @param trajectory DDPO and NABLA_DB: the whole batch's trajectory ({@code s.i}, {@code o.i}), else null
+ * @param conditions DDPO and NABLA_DB: the whole batch's conditions (B), or null
  */
 public record RowTask(Kind kind, long iteration, int[] steps, double[] advantages, HostTensors trajectory,
     long[] conditions) implements Serializable {
@@ -24,7 +24,9 @@ public record RowTask(Kind kind, long iteration, int[] steps, double[] advantage
     /** Sample the rows' trajectories and return them with their rewards (DDPO's first phase). */
     SAMPLES,
     /** DDPO's clipped surrogate and its gradient on given trajectories (one inner epoch). */
-    DDPO
+    DDPO,
+    /** The ∇-DB family's loss and gradients on given trajectories and steps (one inner epoch). */
+    NABLA_DB
   }
 
   public static RowTask gradients(long iteration) {
@@ -33,6 +35,10 @@ public record RowTask(Kind kind, long iteration, int[] steps, double[] advantage
 
   public static RowTask samples(long iteration) {
     return new RowTask(Kind.SAMPLES, iteration, null, null, null, null);
+  }
+
+  public static RowTask nablaDb(long iteration, int[] steps, HostTensors trajectory, long[] conditions) {
+    return new RowTask(Kind.NABLA_DB, iteration, steps, null, trajectory, conditions);
   }
 
   public static RowTask ddpo(long iteration, int[] steps, double[] advantages, HostTensors trajectory, long[] conditions) {

@@ -92,6 +92,56 @@ class NablaTrainerTest {
     assertThat(timeless(resumed.history())).isEqualTo(timeless(straight.history()));
   }
 
+  /**
+   * With one update per batch the regulariser λ‖ε_θ − ε_old‖² compares the policy with itself: zero up to
+   * float rounding. The bound: the two ε differ by the rounding of two float32 evaluations of the same
+   * network on batches of different sizes, a few ulps of |ε| ≤ 8 (≤ 1e-5 per element), so the term is at
+   * most λ·1e-10. From the second inner epoch on the policy has moved by one AdamW step (lr 1e-3 per
+   * weight), and the term is many orders larger; the run differs from the single-update one.
+   */
+  @Test
+  void innerEpochsMakeTheRegulariserActAndMoveThePolicyFurther() {
+    NablaTrainer single = builder().build();
+    single.fit(2);
+    for (IterationRecord r : single.history().records()) {
+      assertThat(Math.abs(r.lossRegulariser())).as("one update: the policy against itself").isLessThan(0.1 * 1e-10);
+    }
+    NablaTrainer inner = builder().objective(Objectives.residualNablaDb().timestepFraction(0.2).regScale(0.1)
+        .innerEpochs(3)).build();
+    inner.fit(2);
+    for (IterationRecord r : inner.history().records()) {
+      assertThat(r.lossRegulariser()).as("third update: the policy has moved").isGreaterThan(1e-9);
+      assertThat(r.applied()).isTrue();
+    }
+    // the batch (sampled before any update of the iteration) is the single-update run's: same rewards
+    assertThat(inner.history().records().get(0).rewardMean())
+        .isEqualTo(single.history().records().get(0).rewardMean());
+    String name = single.policy().parameters().names().iterator().next();
+    assertThat(inner.policy().parameters().get(name)).isNotEqualTo(single.policy().parameters().get(name));
+  }
+
+  @Test
+  void innerEpochsResumeBitIdentically() {
+    UnaryOperator<NablaTrainer.Builder> inner = b -> b.objective(Objectives.residualNablaDb().timestepFraction(0.2)
+        .regScale(0.1).innerEpochs(2));
+    NablaTrainer straight = inner.apply(builder()).build();
+    straight.fit(4);
+    Path ckpt = dir.resolve("inner");
+    inner.apply(builder()).checkpointDir(ckpt).build().fit(2);
+    NablaTrainer resumed = inner.apply(builder()).checkpointDir(ckpt).build();
+    resumed.fit(4);
+    assertSameParameters(straight, resumed);
+    assertThat(timeless(resumed.history())).isEqualTo(timeless(straight.history()));
+    // a checkpoint of another number of inner epochs is refused by name
+    NablaTrainer other = builder().objective(Objectives.residualNablaDb().timestepFraction(0.2).regScale(0.1)
+        .innerEpochs(3)).checkpointDir(ckpt).build();
+    assertThatThrownBy(() -> other.fit(5)).hasMessageContaining("innerEpochs is '2' there but '3' here");
+    assertThatThrownBy(() -> Objectives.residualNablaDb().innerEpochs(0))
+        .hasMessageContaining("residualNablaDb.innerEpochs = 0; expected >= 1");
+    assertThatThrownBy(() -> Objectives.nablaDb().innerEpochs(-1))
+        .hasMessageContaining("nablaDb.innerEpochs = -1; expected >= 1");
+  }
+
   /** A normalised reward's running statistics are saved with the checkpoint and restored on resume. */
   @Test
   void resumingWithANormalisedRewardRestoresItsStatistics() {

@@ -51,6 +51,7 @@ class RowSharesTest {
   private static Objective objective(String name) {
     return switch (name) {
       case "residual" -> Objectives.residualNablaDb().timestepFraction(0.3);
+      case "residual-inner" -> Objectives.residualNablaDb().timestepFraction(0.3).innerEpochs(2).regScale(0.5);
       case "draft-lv" -> Objectives.draftLv(3);
       case "align-prop" -> new io.github.nablagfn.core.objective.AlignProp(true);
       case "ddpo" -> Objectives.ddpo().innerEpochs(2).clipRange(0.2);
@@ -59,7 +60,7 @@ class RowSharesTest {
   }
 
   private static NablaTrainer.Builder builder(String name) {
-    boolean nabla = name.equals("residual");
+    boolean nabla = name.startsWith("residual");
     return NablaTrainer.builder()
         .policy(MlpDenoiser.create(new MlpDenoiser.Config(2, 16, 2, 8, 3, PredictionType.EPSILON), Rng.of(1)))
         .flow(nabla ? FlowModel.of(MlpDenoiser.create(
@@ -74,7 +75,7 @@ class RowSharesTest {
       .plus(trainer.computeRows(task, 2, 3)).plus(trainer.computeRows(task, 0, 2));
 
   @ParameterizedTest(name = "{0}")
-  @ValueSource(strings = {"residual", "draft-lv", "align-prop", "ddpo"})
+  @ValueSource(strings = {"residual", "residual-inner", "draft-lv", "align-prop", "ddpo"})
   void threeSharesGiveTheSingleShareStep(String name) {
     NablaTrainer whole = builder(name).build();
     NablaTrainer shared = builder(name).execution(THREE_SHARES).build();
