@@ -2,6 +2,7 @@ package io.github.nablagfn.examples.study;
 
 import io.github.nablagfn.core.model.DenoiserGraph;
 import io.github.nablagfn.core.model.MlpDenoiser;
+import io.github.nablagfn.core.objective.ForwardWeighting;
 import io.github.nablagfn.core.objective.Objectives;
 import io.github.nablagfn.core.optim.AdamW;
 import io.github.nablagfn.core.optim.LearningRate;
@@ -24,7 +25,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * N(0, sI), fine-tune to R(x) = x₁ with scale β, and print JSON lines with the sample mean and variance
  * and the learned log-flow gradient against c_t = β s √ᾱ_t / (ᾱ_t s + 1 − ᾱ_t). Settings are system
  * properties: {@code iters} (3000), {@code steps} (50), {@code frac} (0.2), {@code batch} (64), {@code beta}
- * (2.83), {@code plr} (1e-3), {@code flr} (3e-3), {@code decay} (cosine to 5 % if true, default true).
+ * (2.83), {@code plr} (1e-3), {@code flr} (3e-3), {@code decay} (cosine to 5 % if true, default true),
+ * {@code cap} (κ of {@code ForwardWeighting.capped}; default none, the paper's score units). The learned
+ * log-flow is compared with c_t at every fifth step and the last two.
  */
 public final class TiltedGaussianStudy {
   private TiltedGaussianStudy() {}
@@ -51,7 +54,9 @@ public final class TiltedGaussianStudy {
         .withZeroOutput(), Rng.of(2));
     NablaTrainer trainer = NablaTrainer.builder().policy(policy).flow(FlowModel.of(flowNet)).sampler(sampler)
         .reward(new LinearReward(new double[] {1, 0}).scaled(beta))
-        .objective(Objectives.residualNablaDb().timestepFraction(Double.parseDouble(System.getProperty("frac", "0.2"))))
+        .objective(Objectives.residualNablaDb().timestepFraction(Double.parseDouble(System.getProperty("frac", "0.2")))
+            .forwardWeighting(System.getProperty("cap") == null ? ForwardWeighting.score()
+                : ForwardWeighting.capped(Double.parseDouble(System.getProperty("cap")))))
         .policyOptimizer(AdamW.lr(plr).betas(0.9, 0.95).weightDecay(0).clipNorm(1.0))
         .flowOptimizer(AdamW.lr(flr).weightDecay(0).clipNorm(1.0))
         .policyLearningRate(decay ? LearningRate.cosine(plr, 50, iters, 0.05) : LearningRate.constant(plr))
@@ -61,19 +66,26 @@ public final class TiltedGaussianStudy {
     for (int i = 0; i < iters; i++) {
       IterationRecord r = trainer.step();
       if ((i + 1) % Math.max(1, iters / 10) == 0) {
-        System.out.printf("{\"iteration\": %d, \"loss_fwd\": %.5f, \"loss_bwd\": %.5f, \"reward_mean\": %.4f, "
+        System.out.printf(java.util.Locale.ROOT, "{\"iteration\": %d, \"loss_fwd\": %.5f, \"loss_bwd\": %.5f, \"reward_mean\": %.4f, "
             + "\"ms\": %.1f}%n", i + 1, r.lossForward(), r.lossBackward(), r.rewardMean(), r.wallMillis());
         report("tuned", i + 1, sampler.sample(new DenoiserGraph(policy), Rng.of(11).gaussian(4000, 2), null, Rng.of(12)));
       }
     }
-    System.out.printf("{\"ms_per_iteration\": %.1f, \"continuous_target_mean\": %.4f}%n",
+    System.out.printf(java.util.Locale.ROOT, "{\"ms_per_iteration\": %.1f, \"continuous_target_mean\": %.4f}%n",
         (System.nanoTime() - t0) / 1e6 / iters, beta * s);
-    for (int step : new int[] {0, steps / 2, steps - 2, steps - 1}) {
+    java.util.List<Integer> checked = new java.util.ArrayList<>();
+    for (int step = 0; step < steps - 2; step += 5) {
+      checked.add(step);
+    }
+    checked.add(steps - 2);
+    checked.add(steps - 1);
+    for (int step : checked) {
       double a = sampler.step(step).alphaCumprod();
       double c = beta * s * Math.sqrt(a) / (a * s + 1 - a);
       INDArray lf = trainer.logFlowScore(Rng.of(20 + step).gaussian(1000, 2), step, null);
-      System.out.printf("{\"step\": %d, \"c_t\": %.4f, \"learned_mean\": [%.4f, %.4f]}%n", step, c,
-          lf.getColumn(0).meanNumber().doubleValue(), lf.getColumn(1).meanNumber().doubleValue());
+      double learned = lf.getColumn(0).meanNumber().doubleValue();
+      System.out.printf(java.util.Locale.ROOT, "{\"step\": %d, \"t\": %d, \"c_t\": %.4f, \"learned_mean\": [%.4f, %.4f], \"ratio\": %.3f}%n",
+          step, sampler.step(step).timestep(), c, learned, lf.getColumn(1).meanNumber().doubleValue(), learned / c);
     }
   }
 
@@ -97,13 +109,13 @@ public final class TiltedGaussianStudy {
     }
     double mean1 = x.getColumn(0).meanNumber().doubleValue();
     double var1 = x.getColumn(0).varNumber().doubleValue();
-    System.out.printf("{\"tilt_target_is\": [%.4f, %.4f], \"tilt_var_is\": %.4f, \"ess\": %.0f, "
+    System.out.printf(java.util.Locale.ROOT, "{\"tilt_target_is\": [%.4f, %.4f], \"tilt_var_is\": %.4f, \"ess\": %.0f, "
         + "\"tilt_target_gauss\": %.4f}%n", m1 / sw, m2 / sw, q1 / sw - (m1 / sw) * (m1 / sw), sw * sw / sw2,
         mean1 + beta * var1);
   }
 
   private static void report(String what, int iteration, INDArray x) {
-    System.out.printf("{\"%s\": %d, \"mean\": [%.4f, %.4f], \"var\": [%.4f, %.4f]}%n", what, iteration,
+    System.out.printf(java.util.Locale.ROOT, "{\"%s\": %d, \"mean\": [%.4f, %.4f], \"var\": [%.4f, %.4f]}%n", what, iteration,
         x.getColumn(0).meanNumber().doubleValue(), x.getColumn(1).meanNumber().doubleValue(),
         x.getColumn(0).varNumber().doubleValue(), x.getColumn(1).varNumber().doubleValue());
   }
