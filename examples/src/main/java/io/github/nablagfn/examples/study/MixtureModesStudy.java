@@ -35,7 +35,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * whose update diverges is reported with the iteration. Settings (system properties): {@code beta} (1),
  * {@code iters} (300), {@code steps} (50), {@code batch} (64), {@code lr} (1e-3), {@code methods}
  * (residual-nabla-db,refl,draft-k,nabla-db), and for Residual ∇-DB {@code frac} (0.2) and {@code weighting}
- * (γ_t: ALPHA_BAR, SQRT_ALPHA_BAR or NONE); {@code decay} (false: constant learning rates; true: cosine to
+ * (γ_t: ALPHA_BAR, SQRT_ALPHA_BAR or NONE) and {@code cap} (κ of {@code ForwardWeighting.capped}; default
+ * none, the paper's score units); {@code decay} (false: constant learning rates; true: cosine to
  * 5 % after 50 warm-up iterations); {@code logEvery} (0: off; n: one JSON line of loss terms, reward and
  * gradient norms every n iterations); {@code flowCheck} (false; true: after ∇-DB training, the learned
  * log-flow gradient against the mixture's exact one, {@link MixtureTilt}, on ten steps of the chain);
@@ -50,7 +51,10 @@ public final class MixtureModesStudy {
       case "residual-nabla-db" -> Objectives.residualNablaDb()
           .timestepFraction(Double.parseDouble(System.getProperty("frac", "0.2")))
           .rewardWeighting(io.github.nablagfn.core.objective.RewardWeighting.valueOf(
-              System.getProperty("weighting", "ALPHA_BAR")));
+              System.getProperty("weighting", "ALPHA_BAR")))
+          .forwardWeighting(System.getProperty("cap") == null
+              ? io.github.nablagfn.core.objective.ForwardWeighting.score()
+              : io.github.nablagfn.core.objective.ForwardWeighting.capped(Double.parseDouble(System.getProperty("cap"))));
       case "nabla-db" -> Objectives.nablaDb().timestepFraction(0.2);
       case "refl" -> Objectives.refl();
       case "draft-k" -> Objectives.draftK(1);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.github.nablagfn.core.model.DenoiserGraph;
 import io.github.nablagfn.core.model.MlpDenoiser;
+import io.github.nablagfn.core.objective.ForwardWeighting;
 import io.github.nablagfn.core.objective.Objectives;
 import io.github.nablagfn.core.optim.AdamW;
 import io.github.nablagfn.core.optim.LearningRate;
@@ -36,11 +37,15 @@ import org.junit.jupiter.api.Tag;
  * residual log-flow gradient ∇ log E_ref[exp(βaᵀx_0) | x_t] by central differences over the pretrained
  * chain run from x_t with common random numbers. A finite chain under-disperses (variance 0.41 rather
  * than 0.5 at 50 steps, see {@code TiltedGaussianEndToEndTest}), so N(m + βsa, sI) itself is not what
- * a 50-step chain can reach. Checked: the fine-tuned mean within 3 combined standard errors of the
- * tilted chain's, each variance within 10 %, and the learned log-flow γ_tβ∇R(x̂0) + g_φ within 10 %
- * of the chain's at points of the fine-tuned trajectories on the late half of the chain (at mid chain it
- * is 11–22 % low: printed, not asserted). With β = 0 every loss term and gradient is
- * 0, so fine-tuning leaves the model bit for bit unchanged.
+ * a 50-step chain can reach. The forward residual is capped at κ = 5 ({@link ForwardWeighting#capped}):
+ * in score units the last steps set every update and the mid-chain flow stays 11–22 % low (16.6 % at
+ * t = 381, measured). Checked: the fine-tuned mean within 3 combined standard errors of the tilted
+ * chain's, each variance within 10 %, and the learned log-flow γ_tβ∇R(x̂0) + g_φ within 10 % (of the
+ * gradient's norm) of the chain's at points of the fine-tuned trajectories at every fifth step from mid
+ * chain (t = 481) on and the last two (measured: at most 8.7 %). The noisier steps are printed, not
+ * asserted: at t = 581 the error is 5–14 %, at t ≥ 681, where the gradient is below 5 % of its final
+ * size, 27–260 %. With β = 0 every loss term and gradient is 0, so fine-tuning leaves the model bit for
+ * bit unchanged.
  */
 @Tag("slow")
 class TiltedGaussianMlpEndToEndTest {
@@ -68,7 +73,7 @@ class TiltedGaussianMlpEndToEndTest {
         .withZeroOutput(), Rng.of(2));
     return NablaTrainer.builder().policy(policy).flow(FlowModel.of(flow)).sampler(SAMPLER)
         .reward(new LinearReward(A).scaled(beta))
-        .objective(Objectives.residualNablaDb().timestepFraction(0.2))
+        .objective(Objectives.residualNablaDb().timestepFraction(0.2).forwardWeighting(ForwardWeighting.capped(5)))
         .policyOptimizer(AdamW.lr(1e-3).betas(0.9, 0.95).weightDecay(0).clipNorm(1.0))
         .flowOptimizer(AdamW.lr(3e-3).weightDecay(0).clipNorm(1.0))
         .policyLearningRate(LearningRate.cosine(1e-3, 50, iterations, 0.05))
@@ -125,11 +130,11 @@ class TiltedGaussianMlpEndToEndTest {
     }
 
     // the learned log-flow against the pretrained chain's own, at points the fine-tuned policy visits:
-    // within 10 % (of the gradient's norm) on the late steps, which carry the tilt; at mid chain (step
-    // N/2, t = 481) it is measured and printed, not asserted (11-22 % of the norm low, docs/trainer.md)
+    // within 10 % (of the gradient's norm) from mid chain (step N/2, t = 481) on; the noisier steps
+    // before it are printed, not asserted
     Rng rng = Rng.of(40);
     StringBuilder report = new StringBuilder();
-    for (int step : new int[] {STEPS / 2, 3 * STEPS / 4, STEPS - 2, STEPS - 1}) {
+    for (int step : new int[] {0, 5, 10, 15, 20, STEPS / 2, 30, 3 * STEPS / 4, 40, 45, STEPS - 2, STEPS - 1}) {
       INDArray points = visited(policy, step, 3, rng.fork("points", step));
       INDArray learned = trainer.logFlowScore(points, step, null);
       for (int p = 0; p < 3; p++) {
@@ -139,7 +144,7 @@ class TiltedGaussianMlpEndToEndTest {
         double err = Math.hypot(got[0] - truth[0], got[1] - truth[1]);
         report.append(String.format("step %d (t = %d) point %d: learned %s chain %s, error %.1f %% of |chain|%n",
             step, SAMPLER.step(step).timestep(), p, Arrays.toString(got), Arrays.toString(truth), 100 * err / norm));
-        if (step > STEPS / 2) {
+        if (step >= STEPS / 2) {
           assertThat(err).as("log-flow gradient error at step %d (t = %d), point %d: learned %s, chain's %s", step,
               SAMPLER.step(step).timestep(), p, Arrays.toString(got), Arrays.toString(truth)).isLessThan(0.1 * norm);
         }
