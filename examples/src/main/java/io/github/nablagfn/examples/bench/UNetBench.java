@@ -49,7 +49,7 @@ public final class UNetBench {
     int runs = args.length > 0 ? Integer.parseInt(args[0]) : 10;
     int warmup = args.length > 1 ? Integer.parseInt(args[1]) : 5;
     UNet unet = UNet.create(UNetConfig.small(), Rng.of(0));
-    System.out.printf("{\"info\": \"params\", \"unet\": %d, \"threads\": %d, \"backend\": \"%s\"}%n",
+    System.out.printf(java.util.Locale.ROOT, "{\"info\": \"params\", \"unet\": %d, \"threads\": %d, \"backend\": \"%s\"}%n",
         unet.parameters().count(), NablaRuntime.threads(), System.getProperty("nd4j.classifier", "default"));
     DenoiserGraph graph = new DenoiserGraph(unet);
     java.util.Set<String> only = java.util.Set.of(System.getProperty("bench.only",
@@ -99,7 +99,7 @@ public final class UNetBench {
       }
     }
     long rss = peakRssMb();
-    System.out.printf("{\"info\": \"peak_rss_mb\", \"value\": %d}%n", rss);
+    System.out.printf(java.util.Locale.ROOT, "{\"info\": \"peak_rss_mb\", \"value\": %d}%n", rss);
   }
 
   /** Op groups of the profile: name prefixes of ND4J op types. */
@@ -164,7 +164,7 @@ public final class UNetBench {
   private static void report(String workload, int batch, double[] sorted) {
     double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
         : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-    System.out.printf("{\"workload\": \"%s\", \"batch\": %d, \"threads\": %d, \"median_ms\": %.2f, \"min_ms\": %.2f, "
+    System.out.printf(java.util.Locale.ROOT, "{\"workload\": \"%s\", \"batch\": %d, \"threads\": %d, \"median_ms\": %.2f, \"min_ms\": %.2f, "
         + "\"runs\": %d}%n", workload, batch, NablaRuntime.threads(), median, sorted[0], sorted.length);
   }
 

@@ -70,7 +70,7 @@ final class Compare implements Callable<Integer> {
         Path run = root.resolve(s.name);
         long start = System.nanoTime();
         if (!Files.exists(run.resolve("DONE"))) {
-          System.out.printf("== %s, seed %d%n", m, seed);
+          System.out.printf(java.util.Locale.ROOT, "== %s, seed %d%n", m, seed);
           FinetuneRun.run(s.validate());
           Files.writeString(run.resolve("seconds"), Double.toString((System.nanoTime() - start) / 1e9));
         }

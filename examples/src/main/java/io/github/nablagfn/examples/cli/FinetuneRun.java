@@ -114,7 +114,7 @@ final class FinetuneRun {
         .listener(new JsonlListener(run.resolve("metrics.jsonl")))
         .listener(r -> {
           records.add(r);
-          progress.step(String.format("reward %.3f loss %.4g %.1f s/it", r.rewardMean(), r.loss(),
+          progress.step(String.format(java.util.Locale.ROOT, "reward %.3f loss %.4g %.1f s/it", r.rewardMean(), r.loss(),
               r.wallMillis() / 1000));
         }).build();
     try (progress) {
@@ -139,7 +139,7 @@ final class FinetuneRun {
     Files.writeString(run.resolve("DONE"), String.format(java.util.Locale.ROOT, "%d iterations%n", s.iterations));
     double[] first = evals.get(0);
     double[] last = evals.get(evals.size() - 1);
-    System.out.printf("%s: reward %.3f -> %.3f, accuracy %.2f -> %.2f, diversity %.3f -> %.3f, FID to base %.2f%n",
+    System.out.printf(java.util.Locale.ROOT, "%s: reward %.3f -> %.3f, accuracy %.2f -> %.2f, diversity %.3f -> %.3f, FID to base %.2f%n",
         s.reward, first[1], last[1], first[2], last[2], first[3], last[3], last[4]);
     System.out.println("results in " + run.toAbsolutePath());
     return 0;

@@ -29,7 +29,7 @@ final class Progress implements AutoCloseable {
       bar.setExtraMessage(" " + metrics);
     } else if (done == total || done % Math.max(1, total / 10) == 0) {
       double s = (System.nanoTime() - start) / 1e9;
-      System.out.printf("%s %d/%d (%.0f s, ETA %.0f s) %s%n", task, done, total, s, s / done * (total - done), metrics);
+      System.out.printf(java.util.Locale.ROOT, "%s %d/%d (%.0f s, ETA %.0f s) %s%n", task, done, total, s, s / done * (total - done), metrics);
     }
   }
 

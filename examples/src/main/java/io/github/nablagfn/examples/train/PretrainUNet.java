@@ -103,7 +103,7 @@ public final class PretrainUNet {
       if (it % 50 == 0 || it == target) {
         recent = sum / count;
         double elapsed = (System.nanoTime() - start) / 1e9;
-        System.out.printf("{\"iteration\": %d, \"loss\": %.5f, \"seconds\": %.1f}%n", it, recent, elapsed);
+        System.out.printf(java.util.Locale.ROOT, "{\"iteration\": %d, \"loss\": %.5f, \"seconds\": %.1f}%n", it, recent, elapsed);
         sum = 0;
         count = 0;
       }

@@ -86,19 +86,19 @@ public final class TrainAestheticHead {
         lossSum += og.getOutputs().get("loss").getDouble(0);
         opt.withLr(lr.at(step++)).step(head.parameters(), og.getGradients(), state);
       }
-      System.out.printf("{\"epoch\": %d, \"train_mse\": %.4f, \"test_r2\": %.4f}%n", e + 1, lossSum / steps,
+      System.out.printf(java.util.Locale.ROOT, "{\"epoch\": %d, \"train_mse\": %.4f, \"test_r2\": %.4f}%n", e + 1, lossSum / steps,
           r2(sd, testF, yTest));
     }
     double r2 = r2(sd, testF, yTest);
     Map<String, String> meta = new LinkedHashMap<>();
     meta.put("model", "aesthetic head (LAION aesthetic predictor MLP) over the reward classifier's 64-d features");
     meta.put("target", "stroke boldness: mean pixel intensity in [0, 1], standardised (train mean "
-        + String.format("%.5f", mean) + ", std " + String.format("%.5f", std) + ")");
+        + String.format(java.util.Locale.ROOT, "%.5f", mean) + ", std " + String.format(java.util.Locale.ROOT, "%.5f", std) + ")");
     meta.put("data", "train split " + n + " images, R2 on the test split " + testF.size(0) + " images");
-    meta.put("test_r2", String.format("%.4f", r2));
+    meta.put("test_r2", String.format(java.util.Locale.ROOT, "%.4f", r2));
     TrainClassifier.putTrainingSettings(meta, epochs, batch, seed, opt, start);
     Safetensors.write(out, head.parameters().asMap(), meta);
-    System.out.printf("{\"written\": \"%s\", \"test_r2\": %.4f}%n", out, r2);
+    System.out.printf(java.util.Locale.ROOT, "{\"written\": \"%s\", \"test_r2\": %.4f}%n", out, r2);
   }
 
   /** Mean intensity in [0, 1] of each image (N, 1, 32, 32) given in [-1, 1]. */

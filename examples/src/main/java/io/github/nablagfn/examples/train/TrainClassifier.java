@@ -83,7 +83,7 @@ public final class TrainClassifier {
         }
       }
       double acc = accuracy(sd, testX, testY);
-      System.out.printf("{\"epoch\": %d, \"train_loss\": %.4f, \"test_accuracy\": %.4f, \"seconds\": %.1f}%n", e + 1,
+      System.out.printf(java.util.Locale.ROOT, "{\"epoch\": %d, \"train_loss\": %.4f, \"test_accuracy\": %.4f, \"seconds\": %.1f}%n", e + 1,
           lossSum / stepsPerEpoch, acc, (System.nanoTime() - start) / 1e9);
     }
     double acc = accuracy(sd, testX, testY);
@@ -91,10 +91,10 @@ public final class TrainClassifier {
     meta.put("model", "classifier (twin architecture), 10 classes");
     meta.put("data", dataset + " train split (" + n + " images), 28x28 padded to 32x32, scaled to [-1, 1]; "
         + "accuracy on its test split (" + testX.size(0) + " images)");
-    meta.put("test_accuracy", String.format("%.4f", acc));
+    meta.put("test_accuracy", String.format(java.util.Locale.ROOT, "%.4f", acc));
     putTrainingSettings(meta, epochs, batch, seed, opt, start);
     Safetensors.write(out, clf.parameters().asMap(), meta);
-    System.out.printf("{\"written\": \"%s\", \"test_accuracy\": %.4f}%n", out, acc);
+    System.out.printf(java.util.Locale.ROOT, "{\"written\": \"%s\", \"test_accuracy\": %.4f}%n", out, acc);
   }
 
   /** {@code dir/name.gz} if present, else {@code dir/name}. */
@@ -141,6 +141,6 @@ public final class TrainClassifier {
     meta.put("batch", Integer.toString(batch));
     meta.put("seed", Long.toString(seed));
     meta.put("optimizer", optimizer + " with cosine schedule to 2%");
-    meta.put("wall_seconds", String.format("%.0f", (System.nanoTime() - start) / 1e9));
+    meta.put("wall_seconds", String.format(java.util.Locale.ROOT, "%.0f", (System.nanoTime() - start) / 1e9));
   }
 }

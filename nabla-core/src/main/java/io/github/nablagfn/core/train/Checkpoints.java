@@ -42,11 +42,11 @@ final class Checkpoints {
       Path manifest) {}
 
   static Path tensorFile(Path dir, long iteration) {
-    return dir.resolve(String.format("checkpoint-%08d.safetensors", iteration));
+    return dir.resolve(String.format(java.util.Locale.ROOT, "checkpoint-%08d.safetensors", iteration));
   }
 
   static Path manifestFile(Path dir, long iteration) {
-    return dir.resolve(String.format("checkpoint-%08d.json", iteration));
+    return dir.resolve(String.format(java.util.Locale.ROOT, "checkpoint-%08d.json", iteration));
   }
 
   static void write(Path dir, long iteration, Map<String, INDArray> tensors, Map<String, String> config,

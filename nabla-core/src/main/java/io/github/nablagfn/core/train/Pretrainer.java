@@ -193,7 +193,7 @@ public final class Pretrainer {
       if ((i + 1) % every == 0 || i + 1 == iterations) {
         double mean = Arrays.stream(losses, Math.max(0, i + 1 - every), i + 1).average().orElse(Double.NaN);
         LOG.info("pretrain iteration {} / {}: loss {}", iteration, iteration - i - 1 + iterations,
-            String.format("%.5f", mean));
+            String.format(java.util.Locale.ROOT, "%.5f", mean));
       }
     }
     return losses;

@@ -206,6 +206,28 @@ class NablaTrainerTest {
     assertThat(Checkpoints.latest(ckpt).orElseThrow().iteration()).isEqualTo(5); // the damaged one is rewritten
   }
 
+  /**
+   * Checkpoint names and manifests do not depend on the default locale: in ar-EG, {@code %08d} would write
+   * Arabic-Indic digits, which the checkpoint pattern does not match, and a run would never resume.
+   */
+  @Test
+  void checkpointsAreNamedAndFoundWhateverTheDefaultLocale() throws IOException {
+    java.util.Locale before = java.util.Locale.getDefault();
+    try {
+      java.util.Locale.setDefault(java.util.Locale.forLanguageTag("ar-EG"));
+      Path ckpt = dir.resolve("locale");
+      builder().checkpointDir(ckpt).build().fit(2);
+      assertThat(Files.exists(ckpt.resolve("checkpoint-00000002.json"))).isTrue();
+      assertThat(Checkpoints.list(ckpt)).containsExactly(2L);
+      NablaTrainer resumed = builder().checkpointDir(ckpt).build();
+      resumed.fit(2);
+      assertThat(resumed.iteration()).isEqualTo(2); // resumed, nothing retrained
+      assertThat(resumed.history().records()).hasSize(2);
+    } finally {
+      java.util.Locale.setDefault(before);
+    }
+  }
+
   @Test
   void whenEveryCheckpointIsDamagedTheErrorNamesEach() throws IOException {
     Path ckpt = dir.resolve("all-damaged");
