@@ -184,12 +184,20 @@ final class Checkpoints {
     return new Loaded(m.path("iteration").asLong(), tensors, config, history, manifest);
   }
 
+  /** SHA-256 of a file, read in 1 MiB blocks (memory does not grow with the file). */
   static String sha256(Path file) throws IOException {
+    MessageDigest md;
     try {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      return HexFormat.of().formatHex(md.digest(Files.readAllBytes(file)));
+      md = MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
+    byte[] block = new byte[1 << 20];
+    try (java.io.InputStream in = Files.newInputStream(file)) {
+      for (int n; (n = in.read(block)) > 0; ) {
+        md.update(block, 0, n);
+      }
+    }
+    return HexFormat.of().formatHex(md.digest());
   }
 }
