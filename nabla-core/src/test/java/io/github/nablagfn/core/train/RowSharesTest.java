@@ -39,13 +39,18 @@ import org.nd4j.linalg.factory.Nd4j;
  *   <li>{@link #DDPO_GRAD_REL} 1e-3 for DDPO's policy-gradient norm (largest measured: 6.0e-5 under
  *       AVX2): the likelihood-ratio gradient ∝ (x_s − μ)/σ² recomputes x_s − μ = σz from a μ that
  *       the shares' sampling rounded differently, so u·|μ|/(σ|z|) amplifies the rows' 1e-7 to 1e-5;
- *   <li>{@link #REWARD_REL} 1e-5 for a row's reward (largest measured: 4.5e-7).
+ *   <li>{@link #REWARD_REL} 1e-5 for a row's reward (largest measured: 4.5e-7);
+ *   <li>{@link #INNER_REL} 1e-4 for Residual ∇-DB with two inner epochs (largest measured: 1.3e-6, the
+ *       loss under AVX2; 1.2e-8 with AVX-512): the second update's loss, in score units, is ≈ 2e5 after
+ *       one AdamW step moved the last steps' means (sensitivity 1/σ² up to 376), so the shares' first-
+ *       update rounding reaches it amplified.
  * </ul>
  */
 class RowSharesTest {
   private static final double REL = 1e-5;
   private static final double DDPO_GRAD_REL = 1e-3;
   private static final double REWARD_REL = 1e-5;
+  private static final double INNER_REL = 1e-4;
   private static final String[] FIELDS = {"loss", "rewardMean", "rewardStd", "gradNormPolicy", "gradNormFlow"};
 
   private static Objective objective(String name) {
@@ -85,14 +90,16 @@ class RowSharesTest {
       double[] av = {a.loss(), a.rewardMean(), a.rewardStd(), a.gradNormPolicy(), a.gradNormFlow()};
       double[] bv = {b.loss(), b.rewardMean(), b.rewardStd(), b.gradNormPolicy(), b.gradNormFlow()};
       for (int k = 0; k < av.length; k++) {
-        double rel = name.equals("ddpo") && FIELDS[k].equals("gradNormPolicy") ? DDPO_GRAD_REL : REL;
+        double rel = name.equals("ddpo") && FIELDS[k].equals("gradNormPolicy") ? DDPO_GRAD_REL
+            : name.equals("residual-inner") ? INNER_REL : REL;
         Measured.assertWithin("RowSharesTest." + name + ".iteration" + i + "." + FIELDS[k], bv[k], av[k],
             rel * Math.max(1, Math.abs(av[k])));
       }
     }
     whole.policy().parameters().asMap().forEach((n, p) -> {
       double diff = p.sub(shared.policy().parameters().get(n)).amaxNumber().doubleValue();
-      Measured.assertDiff("RowSharesTest." + name + ".parameters", diff, REL * Math.max(1, p.amaxNumber().doubleValue()));
+      Measured.assertDiff("RowSharesTest." + name + ".parameters", diff,
+          (name.equals("residual-inner") ? INNER_REL : REL) * Math.max(1, p.amaxNumber().doubleValue()));
     });
   }
 
