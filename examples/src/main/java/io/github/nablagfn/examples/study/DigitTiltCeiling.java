@@ -57,8 +57,8 @@ public final class DigitTiltCeiling {
         rng.gaussian(n, 1, 32, 32), Nd4j.createFromArray(labels), rng.fork("steps", 0));
     ClassifierProbe.Result probe = new ClassifierProbe(classifier, 50).probe(x, labels);
     INDArray f = probe.features().castTo(DataType.DOUBLE);
-    double[][] cos = f.div(f.norm2(1).reshape(-1, 1).add(1e-12)).mmul(
-        f.div(f.norm2(1).reshape(-1, 1).add(1e-12)).transpose()).toDoubleMatrix();
+    INDArray unit = f.div(f.norm2(1).reshape(-1, 1).add(1e-12)); // as Diversity normalises
+    double[][] cos = unit.mmul(unit.transpose()).toDoubleMatrix();
     for (double beta : BETAS) {
       double accuracy = 0;
       double reward = 0;

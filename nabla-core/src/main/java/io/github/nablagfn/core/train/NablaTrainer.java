@@ -198,7 +198,7 @@ public final class NablaTrainer {
     Map<String, INDArray> flowGradients;
     INDArray r; // reward of the sampled x_0
     RowTask lastTask; // the task whose result is applied (re-run row by row to locate a non-finite sample)
-    Runnable undoInnerUpdates = () -> { }; // DDPO: restores θ and its optimizer state from before the iteration
+    Runnable undoInnerUpdates = () -> { }; // with inner epochs: restores θ, φ and their optimizer states
     if (ddpo != null) {
       // DDPO: sample (any reward), advantages per condition over the whole batch, then the clipped
       // surrogate; all inner epochs but the last update here, the last one goes through the common guard
@@ -212,12 +212,7 @@ public final class NablaTrainer {
           rng.fork("iteration", iteration).fork("strata", 0));
       RowTask task = RowTask.ddpo(iteration, steps, adv, trajectoryOf(sampled), conds);
       lastTask = task;
-      Map<String, INDArray> before = snapshot(policy.parameters().asMap());
-      AdamW.State stateBefore = AdamW.State.fromTensors(policyState.toTensors(), policy.parameters());
-      undoInnerUpdates = () -> {
-        policy.parameters().load(before, false);
-        policyState = stateBefore;
-      };
+      undoInnerUpdates = undoPoint();
       RowResult result;
       try {
         result = execution.run(this, task);
@@ -246,56 +241,34 @@ public final class NablaTrainer {
       HostTensors traj = trajectoryOf(sampled);
       long[] conds = conditionsOf(sampled);
       Rng whole = rng.fork("iteration", iteration);
-      int n = sampler.numSteps();
-      Map<String, INDArray> policyBefore = snapshot(policy.parameters().asMap());
-      Map<String, INDArray> flowBefore = flow == null ? null : snapshot(flow.parameters().asMap());
-      AdamW.State policyStateBefore = AdamW.State.fromTensors(policyState.toTensors(), policy.parameters());
-      AdamW.State flowStateBefore = flow == null ? null
-          : AdamW.State.fromTensors(flowState.toTensors(), flow.parameters());
-      undoInnerUpdates = () -> {
-        policy.parameters().load(policyBefore, false);
-        policyState = policyStateBefore;
-        if (flow != null) {
-          flow.parameters().load(flowBefore, false);
-          flowState = flowStateBefore;
-        }
-      };
+      undoInnerUpdates = undoPoint();
       RowResult result;
       try {
-        lastTask = RowTask.nablaDb(iteration, stratifiedSteps(n, nablaDb.transitionsPerTrajectory(n),
-            whole.fork("strata", 0)), traj, conds);
+        lastTask = RowTask.nablaDb(iteration, nablaDbSteps(whole, 0), traj, conds);
         result = execution.run(this, lastTask);
         for (int e = 1; e < nablaDb.innerEpochs(); e++) {
-          Map<String, INDArray> pg = withAllNames(policy, result.policyGradients().toArrays());
-          Map<String, INDArray> fg = flow == null ? Map.of() : withAllNames(flow, result.flowGradients().toArrays());
-          double[] tm = result.terms();
-          ResidualNablaDbLoss.Terms inner = new ResidualNablaDbLoss.Terms(tm[0], tm[1], tm[2], tm[3]);
-          if (firstNonFinite(inner, AdamW.globalNorm(pg), flow == null ? 0.0 : AdamW.globalNorm(fg)) != null) {
+          Map<String, INDArray> pg = policyGradientsOf(result);
+          Map<String, INDArray> fg = flowGradientsOf(result);
+          if (firstNonFinite(termsOf(result), AdamW.globalNorm(pg), flow == null ? 0.0 : AdamW.globalNorm(fg)) != null) {
             break; // the common guard below reports it
           }
-          policyOptimizer.withLr(policyLearningRate.at(iteration)).step(policy.parameters(), pg, policyState);
-          if (flow != null) {
-            flowOptimizer.withLr(flowLearningRate.at(iteration)).step(flow.parameters(), fg, flowState);
-          }
-          lastTask = RowTask.nablaDb(iteration, stratifiedSteps(n, nablaDb.transitionsPerTrajectory(n),
-              whole.fork("strata", e)), traj, conds);
+          applyUpdates(pg, fg);
+          lastTask = RowTask.nablaDb(iteration, nablaDbSteps(whole, e), traj, conds);
           result = execution.run(this, lastTask);
         }
       } catch (RuntimeException ex) {
         undoInnerUpdates.run(); // one complete update per iteration or none
         throw ex;
       }
-      double[] terms = result.terms();
-      t = new ResidualNablaDbLoss.Terms(terms[0], terms[1], terms[2], terms[3]);
-      policyGradients = withAllNames(policy, result.policyGradients().toArrays());
-      flowGradients = flow == null ? Map.of() : withAllNames(flow, result.flowGradients().toArrays());
+      t = termsOf(result);
+      policyGradients = policyGradientsOf(result);
+      flowGradients = flowGradientsOf(result);
     } else {
       lastTask = RowTask.gradients(iteration);
       RowResult result = execution.run(this, lastTask);
-      double[] terms = result.terms();
-      t = new ResidualNablaDbLoss.Terms(terms[0], terms[1], terms[2], terms[3]);
-      policyGradients = withAllNames(policy, result.policyGradients().toArrays());
-      flowGradients = flow == null ? Map.of() : withAllNames(flow, result.flowGradients().toArrays());
+      t = termsOf(result);
+      policyGradients = policyGradientsOf(result);
+      flowGradients = flowGradientsOf(result);
       r = Nd4j.createFromArray(result.rewards(batchSize));
     }
     double rewardMean = r.meanNumber().doubleValue();
@@ -314,11 +287,7 @@ public final class NablaTrainer {
       LOG.warn("iteration {}: {} is not finite (first at sample {}); update skipped ({} skipped so far)", iteration,
           bad, sample, history.skipped() + 1);
     } else {
-      policyOptimizer.withLr(policyLearningRate.at(iteration))
-          .step(policy.parameters(), policyGradients, policyState);
-      if (flow != null) {
-        flowOptimizer.withLr(flowLearningRate.at(iteration)).step(flow.parameters(), flowGradients, flowState);
-      }
+      applyUpdates(policyGradients, flowGradients);
       reward.observe(r); // statistics of normalised rewards: only from iterations that were applied
     }
     IterationRecord rec = new IterationRecord(iteration, t.forward(), t.backward(), t.terminal(), t.regulariser(),
@@ -396,8 +365,51 @@ public final class NablaTrainer {
           weight, new RowResult.Rows(from, to, res.rewards().castTo(DataType.FLOAT).toFloatVector(), null, null));
     }
     // ∇-DB: choose the transitions (batch-level), then the loss and gradients of these rows
-    int[] steps = stratifiedSteps(n, nablaDb.transitionsPerTrajectory(n), whole.fork("strata", 0));
+    int[] steps = nablaDbSteps(whole, 0);
     return nablaDbShare(trajectory, steps, from, to, weight, started);
+  }
+
+  /** The ∇-DB family's transitions for inner epoch {@code epoch} of the iteration whose stream is {@code whole}. */
+  private int[] nablaDbSteps(Rng whole, int epoch) {
+    int n = sampler.numSteps();
+    return stratifiedSteps(n, nablaDb.transitionsPerTrajectory(n), whole.fork("strata", epoch));
+  }
+
+  /** Restores θ, φ and their optimizer states to what they are now. */
+  private Runnable undoPoint() {
+    Map<String, INDArray> policyBefore = snapshot(policy.parameters().asMap());
+    AdamW.State policyStateBefore = AdamW.State.fromTensors(policyState.toTensors(), policy.parameters());
+    Map<String, INDArray> flowBefore = flow == null ? null : snapshot(flow.parameters().asMap());
+    AdamW.State flowStateBefore = flow == null ? null : AdamW.State.fromTensors(flowState.toTensors(), flow.parameters());
+    return () -> {
+      policy.parameters().load(policyBefore, false);
+      policyState = policyStateBefore;
+      if (flow != null) {
+        flow.parameters().load(flowBefore, false);
+        flowState = flowStateBefore;
+      }
+    };
+  }
+
+  /** One AdamW step of θ and (if present) φ at this iteration's learning rates. */
+  private void applyUpdates(Map<String, INDArray> policyGradients, Map<String, INDArray> flowGradients) {
+    policyOptimizer.withLr(policyLearningRate.at(iteration)).step(policy.parameters(), policyGradients, policyState);
+    if (flow != null) {
+      flowOptimizer.withLr(flowLearningRate.at(iteration)).step(flow.parameters(), flowGradients, flowState);
+    }
+  }
+
+  private static ResidualNablaDbLoss.Terms termsOf(RowResult r) {
+    double[] t = r.terms();
+    return new ResidualNablaDbLoss.Terms(t[0], t[1], t[2], t[3]);
+  }
+
+  private Map<String, INDArray> policyGradientsOf(RowResult r) {
+    return withAllNames(policy, r.policyGradients().toArrays());
+  }
+
+  private Map<String, INDArray> flowGradientsOf(RowResult r) {
+    return flow == null ? Map.of() : withAllNames(flow, r.flowGradients().toArrays());
   }
 
   /** The ∇-DB family's loss and gradients on rows [from, to) of a batch, at the given steps. */
