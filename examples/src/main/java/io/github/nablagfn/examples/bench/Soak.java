@@ -1,9 +1,9 @@
 package io.github.nablagfn.examples.bench;
 
+import io.github.nablagfn.examples.AppRuntime;
 import io.github.nablagfn.core.model.MlpDenoiser;
 import io.github.nablagfn.core.objective.Objectives;
 import io.github.nablagfn.core.reward.LinearReward;
-import io.github.nablagfn.core.runtime.NablaRuntime;
 import io.github.nablagfn.core.runtime.Rng;
 import io.github.nablagfn.core.sampler.Ddim;
 import io.github.nablagfn.core.schedule.NoiseSchedule;
@@ -36,7 +36,7 @@ public final class Soak {
   private Soak() {}
 
   public static void main(String[] args) throws Exception {
-    NablaRuntime.init();
+    AppRuntime.init();
     String kind = args.length > 0 ? args[0] : "toy";
     int iterations = args.length > 1 ? Integer.parseInt(args[1]) : 300;
     Path out = Path.of(args.length > 2 ? args[2] : "target/soak");

@@ -1,5 +1,6 @@
 package io.github.nablagfn.examples.bench;
 
+import io.github.nablagfn.examples.AppRuntime;
 import io.github.nablagfn.core.model.DenoiserGraph;
 import io.github.nablagfn.core.objective.Objectives;
 import io.github.nablagfn.core.sampler.Ddim;
@@ -42,7 +43,7 @@ public final class UNetBench {
   private UNetBench() {}
 
   public static void main(String[] args) {
-    NablaRuntime.init();
+    AppRuntime.init();
     if (System.getProperty("bench.helpers") != null) {
       org.nd4j.linalg.factory.Nd4j.getEnvironment().allowHelpers(Boolean.getBoolean("bench.helpers"));
     }

@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.ToDoubleFunction;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -58,7 +59,7 @@ final class Compare implements Callable<Integer> {
       }
     }
     Path root = Path.of(base.runsDir).resolve(base.name);
-    Map<String, List<List<double[]>>> results = new LinkedHashMap<>();
+    Map<String, List<List<EvalRecord>>> results = new LinkedHashMap<>();
     Map<String, double[]> seconds = new LinkedHashMap<>();
     for (String m : methods) {
       for (int seed = 0; seed < seeds; seed++) {
@@ -97,7 +98,7 @@ final class Compare implements Callable<Integer> {
     return String.format(java.util.Locale.ROOT, "%.4g ± %.2g", m, sd);
   }
 
-  static String summary(RunSettings s, Map<String, List<List<double[]>>> results, Map<String, double[]> seconds) {
+  static String summary(RunSettings s, Map<String, List<List<EvalRecord>>> results, Map<String, double[]> seconds) {
     StringBuilder b = new StringBuilder();
     b.append(String.format(java.util.Locale.ROOT, "# Comparison: reward %s, β = %s, %d iterations of %d, %d steps, "
         + "LoRA rank %d%n%n", s.reward, s.beta, s.iterations, s.batch, s.steps, s.loraRank));
@@ -105,15 +106,15 @@ final class Compare implements Callable<Integer> {
     b.append("| method | reward | accuracy | diversity | FID to base | wall time s |\n|---|---|---|---|---|---|\n");
     boolean first = true;
     for (var e : results.entrySet()) {
-      List<List<double[]>> runs = e.getValue();
+      List<List<EvalRecord>> runs = e.getValue();
       if (first) {
-        b.append("| base model | ").append(meanStd(col(runs, 0, 1))).append(" | ").append(meanStd(col(runs, 0, 2)))
-            .append(" | ").append(meanStd(col(runs, 0, 3))).append(" | 0 | |\n");
+        b.append("| base model | ").append(meanStd(col(runs, 0, EvalRecord::reward))).append(" | ").append(meanStd(col(runs, 0, EvalRecord::accuracy)))
+            .append(" | ").append(meanStd(col(runs, 0, EvalRecord::diversity))).append(" | 0 | |\n");
         first = false;
       }
-      b.append("| ").append(e.getKey()).append(" | ").append(meanStd(col(runs, -1, 1))).append(" | ")
-          .append(meanStd(col(runs, -1, 2))).append(" | ").append(meanStd(col(runs, -1, 3))).append(" | ")
-          .append(meanStd(col(runs, -1, 4))).append(" | ").append(meanStd(seconds.get(e.getKey()))).append(" |\n");
+      b.append("| ").append(e.getKey()).append(" | ").append(meanStd(col(runs, -1, EvalRecord::reward))).append(" | ")
+          .append(meanStd(col(runs, -1, EvalRecord::accuracy))).append(" | ").append(meanStd(col(runs, -1, EvalRecord::diversity))).append(" | ")
+          .append(meanStd(col(runs, -1, EvalRecord::fidToBase))).append(" | ").append(meanStd(seconds.get(e.getKey()))).append(" |\n");
     }
     b.append(matched(results));
     return b.toString();
@@ -124,11 +125,11 @@ final class Compare implements Callable<Integer> {
    * the base model; for each method, diversity and FID to base at its first evaluation whose seed-mean
    * reward reaches r*, so that methods are compared at equal reward rather than equal iterations.
    */
-  static String matched(Map<String, List<List<double[]>>> results) {
+  static String matched(Map<String, List<List<EvalRecord>>> results) {
     double base = Double.NaN;
     double target = Double.POSITIVE_INFINITY;
-    for (List<List<double[]>> runs : results.values()) {
-      double[] reward = seedMean(runs, 1);
+    for (List<List<EvalRecord>> runs : results.values()) {
+      double[] reward = seedMean(runs, EvalRecord::reward);
       if (reward.length == 0) {
         continue;
       }
@@ -147,8 +148,8 @@ final class Compare implements Callable<Integer> {
         + "reward >= r*.%n%n", target, base));
     b.append("| method | iteration | reward | diversity | FID to base |\n|---|---|---|---|---|\n");
     for (var e : results.entrySet()) {
-      List<List<double[]>> runs = e.getValue();
-      double[] reward = seedMean(runs, 1);
+      List<List<EvalRecord>> runs = e.getValue();
+      double[] reward = seedMean(runs, EvalRecord::reward);
       int at = -1;
       for (int i = 0; i < reward.length && at < 0; i++) {
         if (reward[i] >= target) {
@@ -159,30 +160,31 @@ final class Compare implements Callable<Integer> {
         b.append("| ").append(e.getKey()).append(" | not reached | | | |\n");
         continue;
       }
-      b.append("| ").append(e.getKey()).append(" | ").append((long) seedMean(runs, 0)[at]).append(" | ")
-          .append(meanStd(col(runs, at, 1))).append(" | ").append(meanStd(col(runs, at, 3))).append(" | ")
-          .append(meanStd(col(runs, at, 4))).append(" |\n");
+      b.append("| ").append(e.getKey()).append(" | ").append((long) seedMean(runs, EvalRecord::iteration)[at]).append(" | ")
+          .append(meanStd(col(runs, at, EvalRecord::reward))).append(" | ").append(meanStd(col(runs, at, EvalRecord::diversity))).append(" | ")
+          .append(meanStd(col(runs, at, EvalRecord::fidToBase))).append(" |\n");
     }
     return b.toString();
   }
 
-  /** Column k of each seed's evaluation row at index {@code row} (−1: the last). */
-  private static double[] col(List<List<double[]>> runs, int row, int k) {
-    return runs.stream().mapToDouble(r -> r.isEmpty() ? Double.NaN : r.get(row < 0 ? r.size() - 1 : row)[k]).toArray();
+  /** One value of each seed's evaluation at index {@code row} (−1: the last). */
+  private static double[] col(List<List<EvalRecord>> runs, int row, ToDoubleFunction<EvalRecord> value) {
+    return runs.stream().mapToDouble(r -> r.isEmpty() ? Double.NaN : value.applyAsDouble(r.get(row < 0 ? r.size() - 1 : row)))
+        .toArray();
   }
 
-  private static void plots(Path root, Map<String, List<List<double[]>>> results) throws java.io.IOException {
+  private static void plots(Path root, Map<String, List<List<EvalRecord>>> results) throws java.io.IOException {
     List<String> names = new ArrayList<>(results.keySet());
     List<double[]> iterations = new ArrayList<>();
     List<double[]> reward = new ArrayList<>();
     List<double[]> diversity = new ArrayList<>();
     List<double[]> fid = new ArrayList<>();
     for (String m : names) {
-      List<List<double[]>> runs = results.get(m);
-      iterations.add(seedMean(runs, 0));
-      reward.add(seedMean(runs, 1));
-      diversity.add(seedMean(runs, 3));
-      fid.add(seedMean(runs, 4));
+      List<List<EvalRecord>> runs = results.get(m);
+      iterations.add(seedMean(runs, EvalRecord::iteration));
+      reward.add(seedMean(runs, EvalRecord::reward));
+      diversity.add(seedMean(runs, EvalRecord::diversity));
+      fid.add(seedMean(runs, EvalRecord::fidToBase));
     }
     if (names.isEmpty() || iterations.get(0).length == 0) {
       return;
@@ -195,13 +197,13 @@ final class Compare implements Callable<Integer> {
         "FID to base", names, reward, fid);
   }
 
-  /** Column k averaged over seeds at every evaluation point the seeds share. */
-  private static double[] seedMean(List<List<double[]>> runs, int k) {
+  /** A value averaged over seeds at every evaluation point the seeds share. */
+  private static double[] seedMean(List<List<EvalRecord>> runs, ToDoubleFunction<EvalRecord> value) {
     int len = runs.stream().mapToInt(List::size).min().orElse(0);
     double[] mean = new double[len];
     for (int i = 0; i < len; i++) {
       int fi = i;
-      mean[i] = runs.stream().mapToDouble(r -> r.get(fi)[k]).average().orElse(Double.NaN);
+      mean[i] = runs.stream().mapToDouble(r -> value.applyAsDouble(r.get(fi))).average().orElse(Double.NaN);
     }
     return mean;
   }

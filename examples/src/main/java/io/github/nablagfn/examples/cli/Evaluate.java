@@ -10,13 +10,13 @@ import picocli.CommandLine.Parameters;
     description = "Evaluate a small U-Net's class-conditional samples with the shipped classifier (JSON lines).")
 final class Evaluate implements Callable<Integer> {
   @Parameters(paramLabel = "ARGS",
-      description = "weights dataDir [perClass=20] [prefix] [guidance scales=1,2] (dataDir: the digit IDX files)")
+      description = "model dataDir [perClass=20] [prefix] [guidance scales=1,2] (model: a weights file, an adapter directory or a run directory; dataDir: the digit IDX files)")
   List<String> args = List.of();
 
   @Override
   public Integer call() throws Exception {
     if (args.size() < 2) {
-      throw new IllegalArgumentException("evaluate needs: weights dataDir [perClass] [prefix] [scales]");
+      throw new IllegalArgumentException("evaluate needs: model dataDir [perClass] [prefix] [scales]");
     }
     io.github.nablagfn.examples.train.EvaluateModel.main(args.toArray(new String[0]));
     return 0;

@@ -1,5 +1,6 @@
 package io.github.nablagfn.examples.cli;
 
+import io.github.nablagfn.examples.AppRuntime;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.nablagfn.core.io.AtomicFiles;
@@ -27,6 +28,9 @@ import io.github.nablagfn.core.train.Reference;
 import io.github.nablagfn.diffusion.image.ImageGrid;
 import io.github.nablagfn.diffusion.lora.LoraConfig;
 import io.github.nablagfn.diffusion.lora.LoraDenoiser;
+import io.github.nablagfn.diffusion.lora.PeftAdapters;
+import io.github.nablagfn.examples.train.ModelSource;
+import io.github.nablagfn.core.io.Safetensors;
 import io.github.nablagfn.diffusion.unet.UNet;
 import io.github.nablagfn.diffusion.unet.UNetConfig;
 import io.github.nablagfn.rewards.aesthetic.AestheticHead;
@@ -53,8 +57,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * sampler from {@link RunSettings}; evaluates a fixed set of conditions and noises (evalPerClass samples
  * per class) before training and every evalEvery iterations (reward, accuracy, within-class diversity,
  * FID to the base model's samples of the same noises); writes {@code config.json}, {@code metrics.jsonl},
- * {@code eval.jsonl}, {@code before.png}, {@code after.png}, PNG plots and checkpoints. A run interrupted
- * part-way resumes from its newest checkpoint.
+ * {@code eval.jsonl} and their CSV copies ({@link MetricsFiles}), {@code before.png}, {@code after.png},
+ * PNG plots, checkpoints, and at every checkpoint the model a user takes elsewhere: {@code adapter/} in the
+ * PEFT layout with the flow network beside it, or {@code model.safetensors} without LoRA
+ * ({@link #exportModel}). A run interrupted part-way resumes from its newest checkpoint.
  */
 final class FinetuneRun {
   static final String BASE_RESOURCE = "/weights/unet-mnist.safetensors";
@@ -64,11 +70,11 @@ final class FinetuneRun {
   private FinetuneRun() {}
 
   static int run(RunSettings s) throws Exception {
-    NablaRuntime.init();
+    AppRuntime.init();
     Path run = Path.of(s.runsDir).resolve(s.name);
     Files.createDirectories(run);
-    UNet unet = UNet.create(UNetConfig.small(), Rng.of(0))
-        .load(s.base != null ? Path.of(s.base) : resource(BASE_RESOURCE, run));
+    BaseModel baseModel = baseModel(s, run);
+    UNet unet = UNet.create(UNetConfig.small(), Rng.of(0)).load(baseModel.file());
     UNet frozenBase = s.loraRank == 0 ? unet.copy() : unet; // the "before" model and the reference
     Classifier classifier = Classifier.create(1, 10, Rng.of(0)).load(resource(CLASSIFIER_RESOURCE, run));
     Denoiser policy = s.loraRank > 0 ? LoraDenoiser.wrap(unet, lora(s, unet), Rng.of(s.seed).fork("lora", 0)) : unet;
@@ -90,21 +96,21 @@ final class FinetuneRun {
     ClassifierProbe.Result baseProbe = probe.probe(before, labels);
     Path evalFile = run.resolve("eval.jsonl");
     // a resumed run keeps the evaluations already made (of the models of that time)
-    List<double[]> evals = Files.exists(run.resolve("checkpoints")) ? readEvals(evalFile) : new ArrayList<>();
+    List<EvalRecord> evals = Files.exists(run.resolve("checkpoints")) ? MetricsFiles.readEvals(evalFile) : new ArrayList<>();
     if (evals.isEmpty()) {
       Files.deleteIfExists(evalFile);
       evals.add(evaluate(0, baseProbe, baseProbe, labels, s.evalPerClass, reward, before));
-      appendEval(evalFile, evals.get(0));
+      MetricsFiles.appendEval(evalFile, evals.get(0));
     }
-    long evaluated = (long) evals.get(evals.size() - 1)[0];
+    long evaluated = evals.get(evals.size() - 1).iteration();
 
     boolean nablaDb = s.objective.endsWith("nabla-db");
     List<IterationRecord> records = new ArrayList<>();
     Progress progress = new Progress(s.name, s.iterations);
+    UNet flow = nablaDb ? UNet.create(UNetConfig.flowSmall(), Rng.of(s.seed).fork("flow", 0)) : null;
     NablaTrainer trainer = NablaTrainer.builder().policy(policy)
         .reference(s.loraRank > 0 ? Reference.adaptersDisabled() : Reference.of(frozenBase))
-        .flow(nablaDb ? FlowModel.of(UNet.create(UNetConfig.flowSmall(), Rng.of(s.seed).fork("flow", 0)))
-            : FlowModel.none())
+        .flow(flow != null ? FlowModel.of(flow) : FlowModel.none())
         .sampler(sampler).reward(reward.scaled(s.beta)).objective(objective)
         .policyOptimizer(AdamW.lr(s.lr).betas(0.9, 0.95).weightDecay(1e-4).clipNorm(1.0))
         .policyLearningRate(LearningRate.warmup(s.lr, s.warmup))
@@ -124,10 +130,11 @@ final class FinetuneRun {
           continue; // done before an interruption
         }
         trainer.fit(upTo);
+        exportModel(run, policy, flow, baseModel);
         INDArray x = sample(sampler, policy, noise, labels, evalRng);
         if (upTo > evaluated) {
           evals.add(evaluate(upTo, probe.probe(x, labels), baseProbe, labels, s.evalPerClass, reward, x));
-          appendEval(evalFile, evals.get(evals.size() - 1));
+          MetricsFiles.appendEval(evalFile, evals.get(evals.size() - 1));
         }
         if (upTo == s.iterations) {
           ImageGrid.write(run.resolve("after.png"), x, s.evalPerClass);
@@ -136,13 +143,59 @@ final class FinetuneRun {
       }
     }
     writePlots(run, records, evals);
+    MetricsFiles.toCsv(run.resolve("metrics.jsonl"), run.resolve("metrics.csv"));
+    MetricsFiles.toCsv(evalFile, run.resolve("eval.csv"));
     Files.writeString(run.resolve("DONE"), String.format(java.util.Locale.ROOT, "%d iterations%n", s.iterations));
-    double[] first = evals.get(0);
-    double[] last = evals.get(evals.size() - 1);
+    EvalRecord first = evals.get(0);
+    EvalRecord last = evals.get(evals.size() - 1);
     System.out.printf(java.util.Locale.ROOT, "%s: reward %.3f -> %.3f, accuracy %.2f -> %.2f, diversity %.3f -> %.3f, FID to base %.2f%n",
-        s.reward, first[1], last[1], first[2], last[2], first[3], last[3], last[4]);
+        s.reward, first.reward(), last.reward(), first.accuracy(), last.accuracy(), first.diversity(), last.diversity(),
+        last.fidToBase());
     System.out.println("results in " + run.toAbsolutePath());
     return 0;
+  }
+
+  /**
+   * The base weights of a run as a file, and how its adapter refers to them: the shipped model
+   * ({@link ModelSource#SHIPPED}), a weights file (its absolute path), or an adapter / run directory (its
+   * merged weights are written to {@code base.safetensors} in the run, referred to relatively).
+   */
+  record BaseModel(Path file, String reference) {}
+
+  static BaseModel baseModel(RunSettings s, Path run) throws IOException {
+    if (s.base == null) {
+      return new BaseModel(resource(BASE_RESOURCE, run), ModelSource.SHIPPED);
+    }
+    Path given = Path.of(s.base);
+    if (Files.isRegularFile(given)) {
+      return new BaseModel(given, given.toAbsolutePath().normalize().toString());
+    }
+    Path merged = run.resolve("base.safetensors");
+    UNet unet = ModelSource.load(given, "");
+    AtomicFiles.write(merged, Safetensors.encode(unet.parameters().asMap(),
+        java.util.Map.of("config", unet.config().toString(), "nabla.merged_from", given.toAbsolutePath().toString())));
+    return new BaseModel(merged, "../base.safetensors");
+  }
+
+  /**
+   * What a user takes elsewhere, written at every checkpoint and at the end: {@code adapter/} in the PEFT
+   * layout with the flow network beside it ({@code adapter/flow.safetensors}), or for a run without LoRA the
+   * fine-tuned weights ({@code model.safetensors}, and {@code flow.safetensors}).
+   */
+  static void exportModel(Path run, Denoiser policy, UNet flow, BaseModel base) throws IOException {
+    Path dir = run;
+    if (policy instanceof LoraDenoiser lora) {
+      dir = run.resolve(ModelSource.RUN_ADAPTER_DIR);
+      PeftAdapters.save(lora, dir, base.reference(), ModelSource.adapterMetadata(base.file()));
+    } else {
+      UNet unet = (UNet) policy;
+      AtomicFiles.write(run.resolve(ModelSource.RUN_MODEL_FILE),
+          Safetensors.encode(unet.parameters().asMap(), java.util.Map.of("config", unet.config().toString())));
+    }
+    if (flow != null) {
+      AtomicFiles.write(dir.resolve("flow.safetensors"),
+          Safetensors.encode(flow.parameters().asMap(), java.util.Map.of("config", flow.config().toString())));
+    }
   }
 
   static LoraConfig lora(RunSettings s, UNet unet) {
@@ -193,8 +246,8 @@ final class FinetuneRun {
     return sampler.sample(new DenoiserGraph(model), noise, Nd4j.createFromArray(labels), rng.fork("steps", 0));
   }
 
-  /** {iteration, mean reward (the run's reward, unscaled), accuracy, diversity, FID to base}. */
-  private static double[] evaluate(long iteration, ClassifierProbe.Result r, ClassifierProbe.Result base,
+  /** The evaluation of the samples {@code samples} drawn after {@code iteration} iterations. */
+  private static EvalRecord evaluate(long iteration, ClassifierProbe.Result r, ClassifierProbe.Result base,
       long[] labels, int perClass, Reward reward, INDArray samples) {
     double diversity = 0;
     for (int c = 0; c < 10; c++) {
@@ -202,54 +255,30 @@ final class FinetuneRun {
           r.features().get(org.nd4j.linalg.indexing.NDArrayIndex.interval(c * perClass, (c + 1) * perClass)));
     }
     double rewardMean = reward.evaluate(samples, Nd4j.createFromArray(labels)).meanNumber().doubleValue();
-    return new double[] {iteration, rewardMean, r.accuracy(labels), diversity / 10,
-        Frechet.distance(r.features(), base.features())};
+    return new EvalRecord(iteration, rewardMean, r.accuracy(labels), diversity / 10,
+        Frechet.distance(r.features(), base.features()));
   }
 
-  /** The rows of an eval.jsonl: {iteration, reward, accuracy, diversity, fid_to_base}. */
-  static List<double[]> readEvals(Path file) throws IOException {
-    List<double[]> rows = new ArrayList<>();
-    if (!Files.exists(file)) {
-      return rows;
-    }
-    ObjectMapper json = new ObjectMapper();
-    for (String line : Files.readAllLines(file)) {
-      if (line.isBlank()) {
-        continue;
-      }
-      var n = json.readTree(line);
-      rows.add(new double[] {n.get("iteration").asDouble(), n.get("reward").asDouble(), n.get("accuracy").asDouble(),
-          n.get("diversity").asDouble(), n.get("fid_to_base").asDouble()});
-    }
-    return rows;
+  /** The evaluations of an eval.jsonl (see {@link MetricsFiles#readEvals}). */
+  static List<EvalRecord> readEvals(Path file) throws IOException {
+    return MetricsFiles.readEvals(file);
   }
 
-  private static void appendEval(Path file, double[] e) throws IOException {
-    String line = String.format(java.util.Locale.ROOT, "{\"iteration\": %d, \"reward\": %.5f, \"accuracy\": %.4f, "
-        + "\"diversity\": %.5f, \"fid_to_base\": %.4f}%n", (long) e[0], e[1], e[2], e[3], e[4]);
-    Files.writeString(file, line, StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,
-        java.nio.file.StandardOpenOption.APPEND);
-  }
-
-  private static void writePlots(Path run, List<IterationRecord> records, List<double[]> evals) throws IOException {
+  private static void writePlots(Path run, List<IterationRecord> records, List<EvalRecord> evals) throws IOException {
     if (!records.isEmpty()) {
       double[] it = records.stream().mapToDouble(IterationRecord::iteration).toArray();
       double[] reward = records.stream().mapToDouble(IterationRecord::rewardMean).toArray();
       Plots.line(run.resolve("reward.png"), "Training reward (batch mean)", "iteration", "reward", it,
           List.of("reward"), List.of(reward));
     }
-    double[] x = evals.stream().mapToDouble(e -> e[0]).toArray();
+    double[] x = evals.stream().mapToDouble(EvalRecord::iteration).toArray();
     String set = " (fixed evaluation set)";
     Plots.line(run.resolve("eval-reward.png"), "Reward" + set, "iteration", "mean reward", x,
-        List.of("reward"), List.of(column(evals, 1)));
+        List.of("reward"), List.of(evals.stream().mapToDouble(EvalRecord::reward).toArray()));
     Plots.line(run.resolve("eval-diversity.png"), "Diversity" + set, "iteration", "within-class cosine distance", x,
-        List.of("diversity"), List.of(column(evals, 3)));
+        List.of("diversity"), List.of(evals.stream().mapToDouble(EvalRecord::diversity).toArray()));
     Plots.line(run.resolve("eval-fid.png"), "FID to the base model's samples" + set, "iteration",
-        "Fréchet distance (classifier features)", x, List.of("FID to base"), List.of(column(evals, 4)));
-  }
-
-  private static double[] column(List<double[]> rows, int k) {
-    return rows.stream().mapToDouble(r -> r[k]).toArray();
+        "Fréchet distance (classifier features)", x, List.of("FID to base"), List.of(evals.stream().mapToDouble(EvalRecord::fidToBase).toArray()));
   }
 
   private static void writeConfig(Path file, RunSettings s) throws IOException {

@@ -11,7 +11,7 @@ final class SettingsOptions {
   String name;
   @Option(names = "--runs-dir", description = "Default: runs")
   String runsDir;
-  @Option(names = "--base", description = "Base model weights (default: the shipped MNIST model)")
+  @Option(names = "--base", description = "Base model: a weights file, an adapter directory or a run directory (default: the shipped MNIST model)")
   String base;
   @Option(names = "--objective", description = "residual-nabla-db (default), nabla-db, refl, draft-k, draft-lv, "
       + "alignprop, ddpo")

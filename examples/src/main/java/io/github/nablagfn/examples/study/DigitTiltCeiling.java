@@ -1,7 +1,7 @@
 package io.github.nablagfn.examples.study;
 
+import io.github.nablagfn.examples.AppRuntime;
 import io.github.nablagfn.core.model.DenoiserGraph;
-import io.github.nablagfn.core.runtime.NablaRuntime;
 import io.github.nablagfn.core.runtime.Rng;
 import io.github.nablagfn.core.sampler.Ddim;
 import io.github.nablagfn.core.schedule.NoiseSchedule;
@@ -41,7 +41,7 @@ public final class DigitTiltCeiling {
       throw new IllegalArgumentException("samples per class = " + perClass + ", steps = " + steps
           + "; expected >= 2 each");
     }
-    NablaRuntime.init();
+    AppRuntime.init();
     Path tmp = Files.createTempDirectory("nabla-ceiling");
     UNet unet = UNet.create(UNetConfig.small(), Rng.of(0))
         .load(Resources.copy("/weights/unet-mnist.safetensors", tmp));

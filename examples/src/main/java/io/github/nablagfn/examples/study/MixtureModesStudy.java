@@ -1,5 +1,6 @@
 package io.github.nablagfn.examples.study;
 
+import io.github.nablagfn.examples.AppRuntime;
 import io.github.nablagfn.core.model.DenoiserGraph;
 import io.github.nablagfn.core.model.MlpDenoiser;
 import io.github.nablagfn.core.objective.Objective;
@@ -7,7 +8,6 @@ import io.github.nablagfn.core.objective.Objectives;
 import io.github.nablagfn.core.optim.AdamW;
 import io.github.nablagfn.core.optim.LearningRate;
 import io.github.nablagfn.core.reward.QuadraticReward;
-import io.github.nablagfn.core.runtime.NablaRuntime;
 import io.github.nablagfn.core.runtime.Rng;
 import io.github.nablagfn.core.sampler.Ddim;
 import io.github.nablagfn.core.sampler.PredictionType;
@@ -65,7 +65,7 @@ public final class MixtureModesStudy {
   }
 
   public static void main(String[] args) {
-    NablaRuntime.init();
+    AppRuntime.init();
     double beta = Double.parseDouble(System.getProperty("beta", "1"));
     int iters = Integer.getInteger("iters", 300);
     int steps = Integer.getInteger("steps", 50);

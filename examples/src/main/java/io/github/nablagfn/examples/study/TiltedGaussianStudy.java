@@ -1,5 +1,6 @@
 package io.github.nablagfn.examples.study;
 
+import io.github.nablagfn.examples.AppRuntime;
 import io.github.nablagfn.core.model.DenoiserGraph;
 import io.github.nablagfn.core.model.MlpDenoiser;
 import io.github.nablagfn.core.objective.ForwardWeighting;
@@ -7,7 +8,6 @@ import io.github.nablagfn.core.objective.Objectives;
 import io.github.nablagfn.core.optim.AdamW;
 import io.github.nablagfn.core.optim.LearningRate;
 import io.github.nablagfn.core.reward.LinearReward;
-import io.github.nablagfn.core.runtime.NablaRuntime;
 import io.github.nablagfn.core.runtime.Rng;
 import io.github.nablagfn.core.sampler.Ddim;
 import io.github.nablagfn.core.sampler.PredictionType;
@@ -33,7 +33,7 @@ public final class TiltedGaussianStudy {
   private TiltedGaussianStudy() {}
 
   public static void main(String[] args) {
-    NablaRuntime.init();
+    AppRuntime.init();
     double s = 0.5;
     double beta = Double.parseDouble(System.getProperty("beta", "2.83"));
     int iters = Integer.getInteger("iters", 3000);

@@ -1,20 +1,18 @@
 package io.github.nablagfn.examples.train;
 
+import io.github.nablagfn.examples.AppRuntime;
 import io.github.nablagfn.core.model.DenoiserGraph;
-import io.github.nablagfn.core.runtime.NablaRuntime;
 import io.github.nablagfn.core.runtime.Rng;
 import io.github.nablagfn.core.sampler.Ddim;
 import io.github.nablagfn.core.schedule.NoiseSchedule;
 import io.github.nablagfn.diffusion.data.Idx;
 import io.github.nablagfn.diffusion.guidance.GuidedDenoiser;
 import io.github.nablagfn.diffusion.unet.UNet;
-import io.github.nablagfn.diffusion.unet.UNetConfig;
 import io.github.nablagfn.rewards.classifier.Classifier;
 import io.github.nablagfn.rewards.metrics.ClassifierProbe;
 import io.github.nablagfn.rewards.metrics.Frechet;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -22,23 +20,22 @@ import org.nd4j.linalg.factory.Nd4j;
  * Evaluates a class-conditional small U-Net with the shipped classifier: for {@code perClass} samples of
  * every class (DDIM 50 steps, η = 1, fixed seed) at each guidance scale, prints one JSON line with the
  * accuracy (overall and per class), the mean log p(c | x), and the FID (classifier features) against the
- * first 1000 images of the test split. Arguments: {@code weights dataDir [perClass=20] [prefix]
- * [guidance scales, comma-separated = 1,2]}.
+ * first 1000 images of the test split. Arguments: {@code model dataDir [perClass=20] [prefix]
+ * [guidance scales, comma-separated = 1,2]}, where the model is a weights file, an adapter directory or a
+ * run directory ({@link ModelSource}).
  */
 public final class EvaluateModel {
   private EvaluateModel() {}
 
   public static void main(String[] args) throws Exception {
-    NablaRuntime.init();
+    AppRuntime.init();
     Path weights = Path.of(args[0]);
     Path dataDir = Path.of(args[1]);
     int perClass = args.length > 2 ? Integer.parseInt(args[2]) : 20;
     String prefix = args.length > 3 ? args[3] : "";
     double[] scales = Arrays.stream((args.length > 4 ? args[4] : "1,2").split(",")).mapToDouble(Double::parseDouble)
         .toArray();
-    Map<String, INDArray> tensors = Resources.tensors(weights, prefix);
-    UNet unet = UNet.create(UNetConfig.small(), Rng.of(0));
-    unet.parameters().load(tensors, false);
+    UNet unet = ModelSource.load(weights, prefix);
     Classifier classifier = Classifier.create(1, 10, Rng.of(0))
         .load(Resources.copy("/weights/classifier-mnist.safetensors", null));
     ClassifierProbe probe = new ClassifierProbe(classifier, 100);

@@ -1,5 +1,6 @@
 package io.github.nablagfn.examples.train;
 
+import io.github.nablagfn.examples.AppRuntime;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.nablagfn.core.io.AtomicFiles;
@@ -54,7 +55,7 @@ public final class PretrainUNet {
       System.err.println("usage: PretrainUNet dataDir outDir iterations [batch] [seed] [checkpointEvery] [datasetName]");
       System.exit(2);
     }
-    NablaRuntime.init();
+    AppRuntime.init();
     Path dataDir = Path.of(args[0]);
     Path outDir = Path.of(args[1]);
     long target = Long.parseLong(args[2]);

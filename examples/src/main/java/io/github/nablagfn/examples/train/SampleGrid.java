@@ -1,12 +1,8 @@
 package io.github.nablagfn.examples.train;
 
-import io.github.nablagfn.core.runtime.NablaRuntime;
-import io.github.nablagfn.core.runtime.Rng;
+import io.github.nablagfn.examples.AppRuntime;
 import io.github.nablagfn.diffusion.unet.UNet;
-import io.github.nablagfn.diffusion.unet.UNetConfig;
 import java.nio.file.Path;
-import java.util.Map;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Writes a PNG grid of class-conditional samples (one row per class, DDIM 50 steps, guidance scale 2) of
@@ -18,15 +14,13 @@ public final class SampleGrid {
 
   public static void main(String[] args) throws Exception {
     if (args.length < 2) {
-      System.err.println("usage: SampleGrid weights.safetensors out.png [prefix] [seed]");
+      System.err.println("usage: SampleGrid weights.safetensors|adapterDir|runDir out.png [prefix] [seed]");
       System.exit(2);
     }
-    NablaRuntime.init();
+    AppRuntime.init();
     String prefix = args.length > 2 ? args[2] : "";
     long seed = args.length > 3 ? Long.parseLong(args[3]) : 0;
-    Map<String, INDArray> tensors = Resources.tensors(Path.of(args[0]), prefix);
-    UNet unet = UNet.create(UNetConfig.small(), Rng.of(0));
-    unet.parameters().load(tensors, false);
+    UNet unet = ModelSource.load(Path.of(args[0]), prefix);
     PretrainUNet.writeSamples(unet, Path.of(args[1]), seed);
   }
 }

@@ -1,5 +1,6 @@
 package io.github.nablagfn.examples.train;
 
+import io.github.nablagfn.examples.AppRuntime;
 import io.github.nablagfn.core.io.Safetensors;
 import io.github.nablagfn.core.nn.GraphScope;
 import io.github.nablagfn.core.optim.AdamW;
@@ -34,7 +35,7 @@ public final class TrainAestheticHead {
   private TrainAestheticHead() {}
 
   public static void main(String[] args) throws Exception {
-    NablaRuntime.init();
+    AppRuntime.init();
     Path dataDir = Path.of(args[0]);
     Classifier clf = Classifier.create(1, 10, Rng.of(0)).load(Path.of(args[1]));
     Path out = Path.of(args[2]);

@@ -1,5 +1,6 @@
 package io.github.nablagfn.examples.train;
 
+import io.github.nablagfn.examples.AppRuntime;
 import io.github.nablagfn.core.io.Safetensors;
 import io.github.nablagfn.core.nn.GraphScope;
 import io.github.nablagfn.core.optim.AdamW;
@@ -31,7 +32,7 @@ public final class TrainClassifier {
   private TrainClassifier() {}
 
   public static void main(String[] args) throws Exception {
-    NablaRuntime.init();
+    AppRuntime.init();
     Path dataDir = Path.of(args.length > 0 ? args[0] : "/usr/share/datasets/fashion-mnist");
     Path out = Path.of(args.length > 1 ? args[1] : "classifier.safetensors");
     int epochs = args.length > 2 ? Integer.parseInt(args[2]) : 5;

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.nablagfn.core.testing.TwinFixtures;
+import io.github.nablagfn.diffusion.unet.UNet;
+import io.github.nablagfn.examples.train.ModelSource;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -37,6 +39,66 @@ class NablaCliTest {
     assertThat(json.readTree(run.resolve("config.json").toFile()).get("iterations").asInt()).isEqualTo(2);
     try (var s = Files.list(run.resolve("checkpoints"))) {
       assertThat(s.filter(p -> p.toString().endsWith(".safetensors")).count()).isPositive();
+    }
+    assertCsvCopies(run);
+
+    // the adapter a user takes elsewhere: PEFT files, the flow beside them, the base named by its path
+    Path adapter = run.resolve("adapter");
+    assertThat(adapter.resolve("adapter_model.safetensors")).isNotEmptyFile();
+    assertThat(adapter.resolve("flow.safetensors")).isNotEmptyFile();
+    JsonNode peft = json.readTree(adapter.resolve("adapter_config.json").toFile());
+    assertThat(peft.get("peft_type").asText()).isEqualTo("LORA");
+    assertThat(peft.get("r").asInt()).isEqualTo(8);
+    assertThat(Path.of(peft.get("base_model_name_or_path").asText()))
+        .isEqualTo(TwinFixtures.dir().resolve("unet.safetensors").toAbsolutePath().normalize());
+    // a run directory and its adapter directory give the same model; training moved it off the base
+    UNet fromRun = ModelSource.load(run, "");
+    UNet fromAdapter = ModelSource.load(adapter, "");
+    UNet base = ModelSource.load(TwinFixtures.dir().resolve("unet.safetensors"), "");
+    double moved = 0;
+    for (String k : base.parameters().names()) {
+      assertThat(fromRun.parameters().get(k)).as(k).isEqualTo(fromAdapter.parameters().get(k));
+      moved = Math.max(moved, fromRun.parameters().get(k).sub(base.parameters().get(k)).amaxNumber().doubleValue());
+    }
+    assertThat(moved).as("the fine-tuned model differs from its base").isPositive();
+    // sample takes the run directory
+    Path png = dir.resolve("from-run.png");
+    assertThat(Nabla.run("sample", run.toString(), png.toString())).isZero();
+    assertThat(javax.imageio.ImageIO.read(png.toFile())).isNotNull();
+    // and so does finetune --base: the merged model becomes the new run's base, written beside it
+    assertThat(Nabla.run("finetune", "--base", run.toString(), "--runs-dir", dir.toString(), "--name", "second",
+        "--objective", "refl", "--reward", "ink", "--iterations", "1", "--batch", "2", "--steps", "4",
+        "--eval-every", "1", "--eval-per-class", "2")).isZero();
+    UNet secondBase = ModelSource.load(dir.resolve("second").resolve("base.safetensors"), "");
+    for (String k : base.parameters().names()) {
+      assertThat(secondBase.parameters().get(k)).as(k).isEqualTo(fromRun.parameters().get(k));
+    }
+    assertThat(json.readTree(dir.resolve("second/adapter/adapter_config.json").toFile())
+        .get("base_model_name_or_path").asText()).isEqualTo("../base.safetensors");
+    assertThat(ModelSource.load(dir.resolve("second"), "").parameters().names()).isEqualTo(base.parameters().names());
+  }
+
+  /** metrics.csv and eval.csv: a header of the JSON Lines keys, in order, and one row per line. */
+  private static void assertCsvCopies(Path run) throws Exception {
+    ObjectMapper json = new ObjectMapper();
+    for (String name : new String[] {"metrics", "eval"}) {
+      List<String> jsonl = Files.readAllLines(run.resolve(name + ".jsonl"));
+      List<String> csv = Files.readAllLines(run.resolve(name + ".csv"));
+      assertThat(csv).as(name + ".csv rows").hasSize(jsonl.size() + 1);
+      List<String> keys = new java.util.ArrayList<>();
+      json.readTree(jsonl.get(0)).fieldNames().forEachRemaining(keys::add);
+      assertThat(csv.get(0)).isEqualTo(String.join(",", keys));
+      for (String k : keys) {
+        assertThat(k).as("snake_case key").matches("[a-z0-9_]+");
+      }
+      JsonNode last = json.readTree(jsonl.get(jsonl.size() - 1));
+      String[] cells = csv.get(csv.size() - 1).split(",");
+      for (int i = 0; i < keys.size(); i++) {
+        JsonNode v = last.get(keys.get(i));
+        if (v.isNumber()) {
+          assertThat(Double.parseDouble(cells[i])).as("%s %s", name, keys.get(i)).isEqualTo(v.asDouble());
+        }
+      }
     }
   }
 
@@ -168,6 +230,23 @@ class NablaCliTest {
         .contains("warmup = -1; expected >= 0")
         .contains("innerEpochs = 0; expected >= 1")
         .contains("missing.safetensors");
+  }
+
+  /** The README's list of commands is the CLI's (help aside). */
+  @Test
+  void theReadmeListsExactlyTheCommands() throws Exception {
+    String readme = Files.readString(Path.of("..", "README.md"));
+    java.util.regex.Matcher m = java.util.regex.Pattern
+        .compile("`bin/nabla --help` lists the commands \\(([^)]*)\\)").matcher(readme.replace("\n", " "));
+    assertThat(m.find()).as("README sentence listing the commands").isTrue();
+    java.util.Set<String> listed = new java.util.TreeSet<>();
+    java.util.regex.Matcher name = java.util.regex.Pattern.compile("`([a-z-]+)`").matcher(m.group(1));
+    while (name.find()) {
+      listed.add(name.group(1));
+    }
+    java.util.Set<String> commands = new java.util.TreeSet<>(new picocli.CommandLine(new Nabla()).getSubcommands().keySet());
+    commands.remove("help");
+    assertThat(listed).isEqualTo(commands);
   }
 
   @Test

@@ -59,4 +59,24 @@ public final class AtomicFiles {
       ch.force(true);
     }
   }
+
+  /**
+   * SHA-256 of a file as lower-case hex, read in 1 MiB blocks (memory does not grow with the file).
+   * Checkpoint manifests and adapter metadata record it.
+   */
+  public static String sha256(Path file) throws IOException {
+    java.security.MessageDigest md;
+    try {
+      md = java.security.MessageDigest.getInstance("SHA-256");
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("this JVM has no SHA-256, which every Java platform must provide", e);
+    }
+    byte[] block = new byte[1 << 20];
+    try (java.io.InputStream in = Files.newInputStream(file)) {
+      for (int n; (n = in.read(block)) > 0; ) {
+        md.update(block, 0, n);
+      }
+    }
+    return java.util.HexFormat.of().formatHex(md.digest());
+  }
 }

@@ -10,10 +10,7 @@ import io.github.nablagfn.core.io.Safetensors;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -184,20 +181,8 @@ final class Checkpoints {
     return new Loaded(m.path("iteration").asLong(), tensors, config, history, manifest);
   }
 
-  /** SHA-256 of a file, read in 1 MiB blocks (memory does not grow with the file). */
+  /** SHA-256 of a file, read in 1 MiB blocks (memory does not grow with the file); see {@link AtomicFiles#sha256}. */
   static String sha256(Path file) throws IOException {
-    MessageDigest md;
-    try {
-      md = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-    byte[] block = new byte[1 << 20];
-    try (java.io.InputStream in = Files.newInputStream(file)) {
-      for (int n; (n = in.read(block)) > 0; ) {
-        md.update(block, 0, n);
-      }
-    }
-    return HexFormat.of().formatHex(md.digest());
+    return AtomicFiles.sha256(file);
   }
 }

@@ -9,9 +9,21 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
-/** Appends one JSON object per iteration to a file (JSON Lines), flushed after every line. */
+/**
+ * Appends one JSON object per iteration to a file (JSON Lines), flushed after every line. Keys are the
+ * {@link IterationRecord} components in snake_case ({@code iteration}, {@code loss_forward},
+ * {@code reward_mean}, {@code wall_millis}, ...), written by Jackson: numbers in the JSON format whatever
+ * the default locale, a non-finite value as the string {@code "NaN"} / {@code "Infinity"}. docs/metrics.md
+ * lists every key.
+ */
 public final class JsonlListener implements TrainingListener, AutoCloseable {
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = mapper();
+
+  /** A new mapper configured as for every metrics file nabla writes: record components as snake_case keys. */
+  public static ObjectMapper mapper() {
+    return new ObjectMapper()
+        .setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE);
+  }
   private final BufferedWriter out;
 
   public JsonlListener(Path file) throws IOException {

@@ -335,9 +335,15 @@ class NablaTrainerTest {
     for (int i = 0; i < 3; i++) {
       JsonNode n = json.readTree(lines.get(i));
       assertThat(n.get("iteration").asLong()).isEqualTo(i);
-      assertThat(n.get("lossForward").isNumber()).isTrue();
-      assertThat(n.get("rewardMean").isNumber()).isTrue();
+      assertThat(n.get("loss_forward").isNumber()).isTrue();
+      assertThat(n.get("reward_mean").isNumber()).isTrue();
     }
+    // one schema: the keys are the record's components in snake_case, nothing else
+    java.util.Set<String> keys = new java.util.TreeSet<>();
+    json.readTree(lines.get(0)).fieldNames().forEachRemaining(keys::add);
+    assertThat(keys).containsExactlyInAnyOrder("iteration", "loss_forward", "loss_backward", "loss_terminal",
+        "loss_regulariser", "loss", "reward_mean", "reward_std", "grad_norm_policy", "grad_norm_flow", "applied",
+        "wall_millis");
   }
 
   static Stream<Arguments> invalidSettings() {

@@ -1,6 +1,5 @@
 package io.github.nablagfn.diffusion.lora;
 
-import io.github.nablagfn.core.io.Safetensors;
 import io.github.nablagfn.core.model.AdaptedDenoiser;
 import io.github.nablagfn.core.model.Denoiser;
 import io.github.nablagfn.core.nn.GraphScope;
@@ -117,20 +116,34 @@ public final class LoraDenoiser implements AdaptedDenoiser {
     }
   }
 
-  /** Writes the adapters alone (safetensors) with the LoRA settings as metadata. */
-  public void saveAdapters(Path file) throws IOException {
-    Safetensors.write(file, adapters.asMap(), Map.of("lora.rank", Integer.toString(config.rank()),
-        "lora.alpha", Double.toString(config.alpha()), "lora.targets", String.join(",", config.targets())));
+  /**
+   * Writes the adapters to {@code dir} in the PEFT layout ({@code adapter_model.safetensors} and
+   * {@code adapter_config.json}; see {@link PeftAdapters}).
+   *
+   * @param baseModel recorded as {@code base_model_name_or_path}: where the base weights can be found
+   */
+  public void saveAdapters(Path dir, String baseModel) throws IOException {
+    PeftAdapters.save(this, dir, baseModel, Map.of());
   }
 
-  /** Loads adapters written by {@link #saveAdapters}; names, shapes and the rank must match. */
-  public void loadAdapters(Path file) throws IOException {
-    Safetensors.Contents c = Safetensors.read(file);
-    String rank = c.metadata().get("lora.rank");
-    if (rank != null && !rank.equals(Integer.toString(config.rank()))) {
-      throw new IOException(file + ": adapters of rank " + rank + "; this model has rank " + config.rank());
+  /**
+   * Loads adapters written by {@link #saveAdapters} (or by PEFT for the same modules) into this model; the
+   * rank, α and target modules must be this model's.
+   */
+  public void loadAdapters(Path dir) throws IOException {
+    PeftAdapters.Config stored = PeftAdapters.readConfig(dir);
+    if (stored.lora().rank() != config.rank()) {
+      throw new IOException(dir + ": adapters of rank " + stored.lora().rank() + "; this model has rank " + config.rank());
     }
-    adapters.loadTensors(file, c.tensors());
+    if (stored.lora().alpha() != config.alpha()) {
+      throw new IOException(dir + ": adapters with lora_alpha " + stored.lora().alpha() + "; this model has "
+          + config.alpha());
+    }
+    if (!new java.util.HashSet<>(stored.lora().targets()).equals(new java.util.HashSet<>(config.targets()))) {
+      throw new IOException(dir + ": adapters for " + stored.lora().targets() + "; this model adapts "
+          + config.targets());
+    }
+    adapters.load(PeftAdapters.load(dir, base).parameters().asMap(), false);
   }
 
   @Override

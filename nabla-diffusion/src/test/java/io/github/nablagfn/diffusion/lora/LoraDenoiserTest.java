@@ -79,8 +79,8 @@ class LoraDenoiserTest {
   void adaptersSaveAndLoadAloneAndMismatchesAreRejected() throws IOException {
     LoraDenoiser a = LoraDenoiser.wrap(UNet.create(TINY, Rng.of(1)), LORA, Rng.of(2));
     a.parameters().get("attn.proj.weight.lora_B").assign(Rng.of(3).gaussian(8, 2));
-    Path f = dir.resolve("adapters.safetensors");
-    a.saveAdapters(f);
+    Path f = dir.resolve("adapter");
+    a.saveAdapters(f, "tiny-unet.safetensors");
     LoraDenoiser b = LoraDenoiser.wrap(UNet.create(TINY, Rng.of(1)), LORA, Rng.of(4));
     b.loadAdapters(f);
     assertThat(b.parameters().get("attn.proj.weight.lora_B")).isEqualTo(a.parameters().get("attn.proj.weight.lora_B"));

@@ -7,9 +7,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Fréchet distance between Gaussians fitted to two feature sets (FID when the features come from a
  * classifier's penultimate layer):
  * d² = ‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2 (Σ₁^{1/2} Σ₂ Σ₁^{1/2})^{1/2}).
- * The matrix square roots are taken of symmetric positive semi-definite matrices through a Jacobi
- * eigendecomposition in double precision (eigenvalues below zero from rounding are clamped to zero),
- * which avoids the complex square root of the non-symmetric product Σ₁Σ₂.
+ * The matrix square roots are taken of symmetric positive semi-definite matrices through LAPACK's
+ * symmetric eigendecomposition ({@code dsyev}, via ND4J) in double precision (eigenvalues below zero from
+ * rounding are clamped to zero), which avoids the complex square root of the non-symmetric product Σ₁Σ₂.
  */
 public final class Frechet {
   private Frechet() {}

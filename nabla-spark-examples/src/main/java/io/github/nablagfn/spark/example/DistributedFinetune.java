@@ -3,6 +3,7 @@ package io.github.nablagfn.spark.example;
 import io.github.nablagfn.core.model.MlpDenoiser;
 import io.github.nablagfn.core.objective.Objectives;
 import io.github.nablagfn.core.reward.LinearReward;
+import io.github.nablagfn.core.runtime.NablaRuntime;
 import io.github.nablagfn.core.runtime.Rng;
 import io.github.nablagfn.core.sampler.Ddim;
 import io.github.nablagfn.core.sampler.PredictionType;
@@ -75,6 +76,7 @@ public final class DistributedFinetune implements Callable<Integer> {
   /** The trainer of every process: built from settings only, so the lambda is serializable. */
   static TrainerFactory factory(String model, int batch, int steps) {
     return () -> {
+      processChoices(); // runs in every executor JVM, where main() does not
       Ddim sampler = Ddim.of(NoiseSchedule.ddpmDefault(), steps);
       if (model.equals("toy")) {
         MlpDenoiser policy = MlpDenoiser.create(new MlpDenoiser.Config(2, 64, 3, 32, 0, PredictionType.EPSILON),
@@ -93,8 +95,23 @@ public final class DistributedFinetune implements Callable<Integer> {
     };
   }
 
+  /**
+   * This application's process-wide choices (the library leaves them off): SameDiff's prints silenced,
+   * native memory relieved above 2048 MiB; {@code -Dnabla.quietSameDiff} / {@code -Dnabla.gcAboveMb}
+   * override them.
+   */
+  static void processChoices() {
+    if (System.getProperty(NablaRuntime.QUIET_SAMEDIFF_PROPERTY) == null) {
+      NablaRuntime.setQuietSameDiff(true);
+    }
+    if (System.getProperty(NablaRuntime.GC_ABOVE_PROPERTY) == null) {
+      NablaRuntime.setMemoryRelief(2048);
+    }
+  }
+
   @Override
   public Integer call() {
+    processChoices();
     if (!model.equals("image") && !model.equals("toy")) {
       throw new CommandLine.ParameterException(new CommandLine(this), "--model = " + model + "; expected image or toy");
     }
