@@ -4,6 +4,7 @@ import io.github.nablagfn.examples.AppRuntime;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.nablagfn.core.io.AtomicFiles;
+import io.github.nablagfn.core.io.RunLock;
 import io.github.nablagfn.core.model.Denoiser;
 import io.github.nablagfn.core.model.DenoiserGraph;
 import io.github.nablagfn.core.objective.ForwardWeighting;
@@ -69,10 +70,39 @@ final class FinetuneRun {
 
   private FinetuneRun() {}
 
+  /** What {@link #run} returns when a signal stopped it (the JVM's own status for SIGTERM). */
+  static final int STOPPED = 143;
+
+  /**
+   * Runs (or resumes) the fine-tuning run {@code s.name}: the run directory is locked for the whole run
+   * ({@link RunLock}: a second process on it fails, exit code 2, naming the holder's pid), temporary files
+   * of interrupted writes are removed, and SIGTERM / Ctrl-C stop it cleanly ({@link StopOnSignal}).
+   */
   static int run(RunSettings s) throws Exception {
     AppRuntime.init();
     Path run = Path.of(s.runsDir).resolve(s.name);
-    Files.createDirectories(run);
+    // closed in reverse order: the lock is released before the stop hook lets a stopping JVM exit
+    try (StopOnSignal stop = StopOnSignal.install(); RunLock lock = RunLock.acquire(run)) {
+      removeTemporaryFiles(run);
+      int code = runLocked(s, run, stop);
+      if (stop.requested()) {
+        removeTemporaryFiles(run);
+        return STOPPED;
+      }
+      return code;
+    }
+  }
+
+  /** Deletes what interrupted atomic writes leave ({@code .*.tmp}) in the run directory and its subdirectories. */
+  static void removeTemporaryFiles(Path run) throws IOException {
+    try (var files = Files.walk(run, 2)) {
+      for (Path p : files.filter(p -> p.getFileName().toString().endsWith(".tmp") && Files.isRegularFile(p)).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+
+  private static int runLocked(RunSettings s, Path run, StopOnSignal stop) throws Exception {
     BaseModel baseModel = baseModel(s, run);
     UNet unet = UNet.create(UNetConfig.small(), Rng.of(0)).load(baseModel.file());
     UNet frozenBase = s.loraRank == 0 ? unet.copy() : unet; // the "before" model and the reference
@@ -105,25 +135,29 @@ final class FinetuneRun {
     long evaluated = evals.get(evals.size() - 1).iteration();
 
     boolean nablaDb = s.objective.endsWith("nabla-db");
-    List<IterationRecord> records = new ArrayList<>();
-    Progress progress = new Progress(s.name, s.iterations);
     UNet flow = nablaDb ? UNet.create(UNetConfig.flowSmall(), Rng.of(s.seed).fork("flow", 0)) : null;
-    NablaTrainer trainer = NablaTrainer.builder().policy(policy)
-        .reference(s.loraRank > 0 ? Reference.adaptersDisabled() : Reference.of(frozenBase))
-        .flow(flow != null ? FlowModel.of(flow) : FlowModel.none())
-        .sampler(sampler).reward(reward.scaled(s.beta)).objective(objective)
-        .policyOptimizer(AdamW.lr(s.lr).betas(0.9, 0.95).weightDecay(1e-4).clipNorm(1.0))
-        .policyLearningRate(LearningRate.warmup(s.lr, s.warmup))
-        .flowOptimizer(AdamW.lr(s.flowLr).weightDecay(1e-2).clipNorm(1.0))
-        .conditions(ConditionSampler.uniform(10)).batchSize(s.batch).seed(s.seed)
-        .checkpointDir(run.resolve("checkpoints")).checkpointEvery(s.evalEvery)
-        .listener(new JsonlListener(run.resolve("metrics.jsonl")))
-        .listener(r -> {
-          records.add(r);
-          progress.step(String.format(java.util.Locale.ROOT, "reward %.3f loss %.4g %.1f s/it", r.rewardMean(), r.loss(),
-              r.wallMillis() / 1000));
-        }).build();
-    try (progress) {
+    if (stop.requested()) {
+      return STOPPED; // before training: nothing to save
+    }
+    List<IterationRecord> records = new ArrayList<>();
+    try (JsonlListener metrics = new JsonlListener(run.resolve("metrics.jsonl"));
+        Progress progress = new Progress(s.name, s.iterations)) {
+      NablaTrainer trainer = NablaTrainer.builder().policy(policy)
+          .reference(s.loraRank > 0 ? Reference.adaptersDisabled() : Reference.of(frozenBase))
+          .flow(flow != null ? FlowModel.of(flow) : FlowModel.none())
+          .sampler(sampler).reward(reward.scaled(s.beta)).objective(objective)
+          .policyOptimizer(AdamW.lr(s.lr).betas(0.9, 0.95).weightDecay(1e-4).clipNorm(1.0))
+          .policyLearningRate(LearningRate.warmup(s.lr, s.warmup))
+          .flowOptimizer(AdamW.lr(s.flowLr).weightDecay(1e-2).clipNorm(1.0))
+          .conditions(ConditionSampler.uniform(10)).batchSize(s.batch).seed(s.seed)
+          .checkpointDir(run.resolve("checkpoints")).checkpointEvery(s.evalEvery)
+          .listener(metrics)
+          .listener(r -> {
+            records.add(r);
+            progress.step(String.format(java.util.Locale.ROOT, "reward %.3f loss %.4g %.1f s/it", r.rewardMean(),
+                r.loss(), r.wallMillis() / 1000));
+          }).build();
+      stop.attach(trainer);
       for (int target = s.evalEvery; ; target += s.evalEvery) {
         int upTo = Math.min(target, s.iterations);
         if (upTo <= evaluated && upTo < s.iterations) {
@@ -131,10 +165,18 @@ final class FinetuneRun {
         }
         trainer.fit(upTo);
         exportModel(run, policy, flow, baseModel);
+        if (stop.requested()) {
+          System.err.printf(java.util.Locale.ROOT, "nabla: %s stopped at iteration %d, checkpointed%n", s.name,
+              trainer.iteration());
+          return STOPPED;
+        }
         INDArray x = sample(sampler, policy, noise, labels, evalRng);
         if (upTo > evaluated) {
           evals.add(evaluate(upTo, probe.probe(x, labels), baseProbe, labels, s.evalPerClass, reward, x));
           MetricsFiles.appendEval(evalFile, evals.get(evals.size() - 1));
+        }
+        if (stop.requested()) { // the signal came during the evaluation: it is kept, the rest is done on resume
+          return STOPPED;
         }
         if (upTo == s.iterations) {
           ImageGrid.write(run.resolve("after.png"), x, s.evalPerClass);

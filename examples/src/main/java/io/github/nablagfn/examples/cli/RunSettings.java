@@ -78,7 +78,8 @@ public final class RunSettings {
     require(objective != null, "objective", null, "one of " + OBJECTIVES);
     require(reward != null, "reward", null, "one of " + REWARDS);
     require(sampler != null, "sampler", null, "one of " + SAMPLERS);
-    require(!name.isBlank() && !name.contains("/") && !name.contains(".."), "name", name, "a plain directory name");
+    require(plainName(name), "name", name,
+        "a plain directory name (no /, \\ or :, not . or .., no control characters, at most 255 bytes)");
     require(OBJECTIVES.contains(objective), "objective", objective, "one of " + OBJECTIVES);
     require(REWARDS.contains(reward), "reward", reward, "one of " + REWARDS);
     require(!reward.equals("jpeg") || objective.equals("ddpo"), "reward", reward,
@@ -107,6 +108,15 @@ public final class RunSettings {
     require(evalEvery >= 1, "evalEvery", evalEvery, ">= 1");
     require(evalPerClass >= 2, "evalPerClass", evalPerClass, ">= 2 (diversity needs pairs)");
     return this;
+  }
+
+  /** A single path element that stays inside the runs directory on every platform. */
+  static boolean plainName(String name) {
+    if (name.isBlank() || name.equals(".") || name.equals("..") || name.contains("/") || name.contains("\\")
+        || name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
+      return false;
+    }
+    return name.chars().noneMatch(c -> c < 0x20 || c == 0x7f || c == ':'); // ':' names a drive on Windows
   }
 
   private static void require(boolean ok, String field, Object value, String expected) {

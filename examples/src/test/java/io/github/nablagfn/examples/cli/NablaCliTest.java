@@ -232,6 +232,25 @@ class NablaCliTest {
         .contains("missing.safetensors");
   }
 
+  /** A run directory another run writes is refused before anything is written: exit 2, the lock named. */
+  @Test
+  void aRunDirectoryInUseIsRefusedWithExitTwoNamingTheLock() throws Exception {
+    Path run = dir.resolve("busy");
+    PrintStream err = System.err;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    try (io.github.nablagfn.core.io.RunLock held = io.github.nablagfn.core.io.RunLock.acquire(run)) {
+      System.setErr(new PrintStream(captured));
+      assertThat(Nabla.run("finetune", "--runs-dir", dir.toString(), "--name", "busy", "--iterations", "1"))
+          .isEqualTo(2);
+    } finally {
+      System.setErr(err);
+    }
+    assertThat(captured.toString()).contains(run.resolve("nabla.lock").toString()).contains("already held");
+    try (var files = Files.list(run)) {
+      assertThat(files.map(p -> p.getFileName().toString()).toList()).containsExactly("nabla.lock");
+    }
+  }
+
   /** The README's list of commands is the CLI's (help aside). */
   @Test
   void theReadmeListsExactlyTheCommands() throws Exception {

@@ -92,19 +92,39 @@ public final class Safetensors {
       }
       ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
       readFully(ch, headerBuf, 8, file);
-      String header = new String(headerBuf.array(), StandardCharsets.UTF_8);
+      String header;
+      try {
+        header = StandardCharsets.UTF_8.newDecoder().onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+            .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT).decode(headerBuf.flip()).toString();
+      } catch (java.nio.charset.CharacterCodingException e) {
+        throw error(file, "header is not valid UTF-8 (" + e.getMessage() + "): tensor names and metadata must be UTF-8");
+      }
       long dataStart = 8 + headerLen;
       long dataLen = size - dataStart;
       Map<String, String> metadata = new LinkedHashMap<>();
       List<Entry> entries = parseHeader(file, header, dataLen, metadata);
-      if (dataLen > Integer.MAX_VALUE - 8) {
-        throw error(file, "data section of " + dataLen + " bytes is too large to read into memory");
-      }
-      ByteBuffer data = ByteBuffer.allocate((int) dataLen).order(ByteOrder.LITTLE_ENDIAN);
-      readFully(ch, data, dataStart, file);
+      // tensor by tensor: the heap holds one tensor's bytes and its values at a time (not the whole file),
+      // so files above 2 GB load when each tensor fits a Java array and the heap
       Map<String, INDArray> tensors = new LinkedHashMap<>();
       for (Entry e : entries) {
-        tensors.put(e.name(), decode(e, data));
+        long bytes = e.end() - e.begin();
+        if (bytes > Integer.MAX_VALUE - 8) {
+          throw error(file, "tensor '" + e.name() + "' has " + bytes + " bytes; tensors above 2 GB are not supported");
+        }
+        long heapBytes = bytes + (e.dtype().bytes() == 2 ? 2 * bytes : bytes); // the raw bytes and the values
+        long maxHeap = Runtime.getRuntime().maxMemory();
+        if (heapBytes > maxHeap) {
+          throw error(file, "tensor '" + e.name() + "' needs " + heapBytes + " bytes of heap to load, more than "
+              + "this JVM's maximum heap of " + maxHeap + " bytes (-Xmx)");
+        }
+        try {
+          ByteBuffer raw = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
+          readFully(ch, raw, dataStart + e.begin(), file);
+          tensors.put(e.name(), decode(new Entry(e.name(), e.dtype(), e.shape(), 0, bytes), raw.flip()));
+        } catch (OutOfMemoryError oom) {
+          throw error(file, "not enough heap to load tensor '" + e.name() + "' (" + heapBytes + " bytes; maximum heap "
+              + maxHeap + " bytes, -Xmx)");
+        }
       }
       return new Contents(tensors, metadata);
     }
@@ -138,6 +158,9 @@ public final class Safetensors {
       Map.Entry<String, JsonNode> f = fields.next();
       String name = f.getKey();
       JsonNode node = f.getValue();
+      if (name.isEmpty()) {
+        throw error(file, "a tensor has an empty name; expected a non-empty name per tensor");
+      }
       if (name.equals(METADATA)) {
         if (!node.isObject()) {
           throw error(file, "__metadata__ is not an object of strings");
@@ -333,6 +356,12 @@ public final class Safetensors {
     List<byte[]> payloads = new ArrayList<>();
     for (Map.Entry<String, INDArray> t : sorted.entrySet()) {
       String name = t.getKey();
+      if (name.isEmpty()) {
+        throw new IllegalArgumentException("a tensor has an empty name; expected a non-empty name per tensor");
+      }
+      if (!StandardCharsets.UTF_8.newEncoder().canEncode(name)) {
+        throw new IllegalArgumentException("tensor name '" + name + "' is not valid Unicode (an unpaired surrogate?)");
+      }
       if (name.equals(METADATA)) {
         throw new IllegalArgumentException("a tensor may not be called " + METADATA);
       }

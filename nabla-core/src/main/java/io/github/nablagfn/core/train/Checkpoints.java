@@ -178,7 +178,17 @@ final class Checkpoints {
     if (config == null || history == null || !m.path("iteration").canConvertToLong()) {
       throw new CheckpointException(manifest + ": config, history or iteration missing");
     }
-    return new Loaded(m.path("iteration").asLong(), tensors, config, history, manifest);
+    long iteration = m.path("iteration").asLong();
+    Matcher named = MANIFEST.matcher(manifest.getFileName().toString());
+    if (named.matches() && Long.parseLong(named.group(1)) != iteration) {
+      throw new CheckpointException(manifest + ": iteration " + iteration + " inside, " + named.group(1)
+          + " in its name; the manifest was edited or misplaced");
+    }
+    if (history.size() != iteration || history.contains(null)) {
+      throw new CheckpointException(manifest + ": its history holds " + history.size() + " records for "
+          + iteration + " iterations");
+    }
+    return new Loaded(iteration, tensors, config, history, manifest);
   }
 
   /** SHA-256 of a file, read in 1 MiB blocks (memory does not grow with the file); see {@link AtomicFiles#sha256}. */

@@ -1,5 +1,7 @@
 package io.github.nablagfn.core.train;
 
+import io.github.nablagfn.core.io.RunLock;
+
 import io.github.nablagfn.core.model.Denoiser;
 import io.github.nablagfn.core.model.DenoiserGraph;
 import io.github.nablagfn.core.objective.Objective;
@@ -84,6 +86,7 @@ public final class NablaTrainer {
   private final ConditionSampler conditions;
   private final List<TrainingListener> listeners;
   private final Path checkpointDir;
+  private volatile boolean stopRequested;
   private final int checkpointEvery;
   private final int checkpointsKept;
   private final NonFinitePolicy nonFinite;
@@ -166,28 +169,73 @@ public final class NablaTrainer {
   /**
    * Trains until {@code iterations} iterations have been completed in total, first resuming from the
    * newest checkpoint in the checkpoint directory if it is further along. Writes a checkpoint every
-   * {@code checkpointEvery} iterations and at the end (when a directory is set).
+   * {@code checkpointEvery} iterations and at the end (when a directory is set). While it runs, the
+   * checkpoint directory is locked ({@link RunLock}): a second process (or a second trainer of this one)
+   * fitting into the same directory fails with {@link RunLock.HeldException} naming the holder.
+   *
+   * <p>After {@link #requestStop()} it returns once the current iteration is complete, with a checkpoint of
+   * that iteration written (when a directory is set): no finished iteration is lost.
+   *
+   * @throws UncheckedIOException if the checkpoint directory is locked by another writer or cannot be written
    */
   public TrainingHistory fit(long iterations) {
     if (iterations < 0) {
       throw new IllegalArgumentException("iterations = " + iterations + "; expected >= 0");
     }
+    if (checkpointDir == null) {
+      return fitUnlocked(iterations);
+    }
+    RunLock lock;
+    try {
+      lock = RunLock.acquire(checkpointDir);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e.getMessage(), e);
+    }
+    try (lock) {
+      return fitUnlocked(iterations);
+    } catch (IOException e) {
+      throw new UncheckedIOException("could not release " + lock.file(), e);
+    }
+  }
+
+  private TrainingHistory fitUnlocked(long iterations) {
     if (checkpointDir != null) {
       resumeIfBehind();
     }
-    while (iteration < iterations) {
+    long checkpointed = checkpointDir != null ? iteration : -1;
+    while (iteration < iterations && !stopRequested) {
       IterationRecord r = step();
       for (TrainingListener l : listeners) {
         l.onIteration(r);
       }
       if (checkpointDir != null && checkpointEvery > 0 && iteration % checkpointEvery == 0 && iteration < iterations) {
         saveCheckpoint();
+        checkpointed = iteration;
       }
     }
-    if (checkpointDir != null) {
+    if (checkpointDir != null && (checkpointed != iteration || !stopRequested)) {
       saveCheckpoint();
     }
     return history;
+  }
+
+  /**
+   * Asks a running (or the next) {@link #fit} to return after the iteration in progress, with a checkpoint
+   * of it written. Safe from any thread, such as a shutdown hook; later {@code fit} calls return at once
+   * until {@link #clearStopRequest()}.
+   */
+  public void requestStop() {
+    stopRequested = true;
+  }
+
+  /** Whether {@link #requestStop()} was called (and not cleared). */
+  public boolean stopRequested() {
+    return stopRequested;
+  }
+
+  /** Lets {@link #fit} train again after {@link #requestStop()}. */
+  public void clearStopRequest() {
+    stopRequested = false;
   }
 
   /** Runs one iteration and returns its record. */
@@ -744,6 +792,15 @@ public final class NablaTrainer {
             + " is '" + theirs + "' there but '" + e.getValue() + "' here");
       }
     }
+    for (Map.Entry<String, INDArray> t : c.tensors().entrySet()) {
+      INDArray v = t.getValue();
+      if (v.dataType().isFPType() && v.length() > 0
+          && !Double.isFinite(v.castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).sumNumber().doubleValue())
+          && !allFinite(v)) {
+        throw new IllegalStateException(c.manifest() + ": tensor '" + t.getKey()
+            + "' holds non-finite values; the trainer never writes them, so the checkpoint is damaged");
+      }
+    }
     Map<String, INDArray> pol = withPrefix(c.tensors(), "policy.");
     Map<String, INDArray> polOpt = withPrefix(c.tensors(), "opt.policy.");
     Map<String, INDArray> flo = withPrefix(c.tensors(), "flow.");
@@ -774,6 +831,15 @@ public final class NablaTrainer {
     history.clear();
     c.history().forEach(history::add);
     LOG.info("resumed from {} at iteration {}", c.manifest().getFileName(), iteration);
+  }
+
+  private static boolean allFinite(INDArray v) {
+    for (double x : v.castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).data().asDouble()) {
+      if (!Double.isFinite(x)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The tensors whose names start with {@code prefix}, with the prefix removed. */

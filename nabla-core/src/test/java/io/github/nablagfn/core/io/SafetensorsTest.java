@@ -128,6 +128,27 @@ class SafetensorsTest {
     assertThat(c.get("b").toFloatVector()).containsExactly(1f, -3.5f);
   }
 
+  /** Names are exact: a header that is not UTF-8 and an empty tensor name are refused, read or written. */
+  @Test
+  void nonUtf8HeadersAndEmptyNamesAreRefusedNotRepaired() throws IOException {
+    byte[] header = "{\"w?\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}".getBytes(StandardCharsets.US_ASCII);
+    header[3] = (byte) 0xC3; // a UTF-8 lead byte followed by '"': malformed (the old reader made it U+FFFD)
+    Path latin = writeRaw(header, new byte[4], -1);
+    assertThatThrownBy(() -> Safetensors.read(latin)).isInstanceOf(SafetensorsException.class)
+        .hasMessageContaining("not valid UTF-8");
+    Path empty = writeRaw("{\"\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", new byte[4]);
+    assertThatThrownBy(() -> Safetensors.read(empty)).isInstanceOf(SafetensorsException.class)
+        .hasMessageContaining("empty name");
+    assertThatThrownBy(() -> Safetensors.encode(java.util.Map.of("", org.nd4j.linalg.factory.Nd4j.zeros(1)),
+        java.util.Map.of())).hasMessageContaining("empty name");
+    assertThatThrownBy(() -> Safetensors.encode(java.util.Map.of("a\uD800", org.nd4j.linalg.factory.Nd4j.zeros(1)),
+        java.util.Map.of())).hasMessageContaining("not valid Unicode");
+    // a valid non-ASCII name round-trips exactly
+    Path ok = dir.resolve("unicode.safetensors");
+    Safetensors.write(ok, java.util.Map.of("gewicht.ä.∇", org.nd4j.linalg.factory.Nd4j.ones(2)));
+    assertThat(Safetensors.read(ok).tensors()).containsOnlyKeys("gewicht.ä.∇");
+  }
+
   private Path writeRaw(String header, byte[] data) throws IOException {
     return writeRaw(header.getBytes(StandardCharsets.UTF_8), data, -1);
   }

@@ -324,6 +324,43 @@ class NablaTrainerTest {
   }
 
   @Test
+  void aStopRequestReturnsAfterTheCurrentIterationWithItsCheckpointAndResumingIsBitIdentical() throws IOException {
+    Path ckpt = dir.resolve("stopped");
+    NablaTrainer[] t = new NablaTrainer[1];
+    t[0] = builder().checkpointDir(ckpt).checkpointEvery(100).listener(r -> {
+      if (r.iteration() == 2) {
+        t[0].requestStop(); // as a shutdown hook would, while iteration 2 finishes
+      }
+    }).build();
+    t[0].fit(10);
+    assertThat(t[0].iteration()).as("returned after the iteration in progress").isEqualTo(3);
+    assertThat(Checkpoints.list(ckpt)).as("that iteration is checkpointed, not lost").containsExactly(3L);
+    assertThat(t[0].fit(10).size()).as("a stopped trainer stays stopped").isEqualTo(3);
+    NablaTrainer resumed = builder().checkpointDir(ckpt).build();
+    resumed.fit(5);
+    NablaTrainer straight = builder().build();
+    straight.fit(5);
+    assertSameParameters(straight, resumed);
+  }
+
+  @Test
+  void aSecondTrainerOnTheSameCheckpointDirectoryIsRefusedWhileTheFirstFits() {
+    Path ckpt = dir.resolve("shared");
+    NablaTrainer other = builder().checkpointDir(ckpt).build();
+    Throwable[] seen = new Throwable[1];
+    builder().checkpointDir(ckpt).listener(r -> {
+      if (r.iteration() == 0) {
+        seen[0] = org.assertj.core.api.Assertions.catchThrowable(() -> other.fit(1));
+      }
+    }).build().fit(2);
+    assertThat(seen[0]).isInstanceOf(java.io.UncheckedIOException.class)
+        .hasMessageContaining(io.github.nablagfn.core.io.RunLock.FILE_NAME).hasMessageContaining("already held by this process");
+    assertThat(other.iteration()).as("the refused trainer did nothing").isZero();
+    other.fit(3); // free again once the first returned
+    assertThat(other.iteration()).isEqualTo(3);
+  }
+
+  @Test
   void listenersReceiveEveryIterationAndJsonlLinesParse() throws IOException {
     Path jsonl = dir.resolve("metrics.jsonl");
     try (JsonlListener l = new JsonlListener(jsonl)) {

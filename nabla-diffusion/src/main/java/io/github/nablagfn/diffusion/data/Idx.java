@@ -84,9 +84,22 @@ public final class Idx {
             + " exceed " + MAX_ELEMENTS + " elements");
       }
     }
+    // the declared size bounds what is read, so a gzip stream cannot inflate past it; and a size this JVM's
+    // heap cannot hold is refused before reading (a small gzip file can declare and hold 2 GB of zeros)
+    long maxHeap = Runtime.getRuntime().maxMemory();
+    if (n > maxHeap) {
+      throw new IdxFormatException(file + ": dimensions " + Arrays.toString(dims) + " declare " + n
+          + " bytes, more than this JVM's maximum heap of " + maxHeap + " bytes (-Xmx)");
+    }
     // readNBytes(len) grows its buffer with the data actually present: a header declaring 2 GB in a
     // short file costs what the file holds, not 2 GB (found by IdxFuzzTest)
-    byte[] data = in.readNBytes((int) n);
+    byte[] data;
+    try {
+      data = in.readNBytes((int) n);
+    } catch (OutOfMemoryError e) {
+      throw new IdxFormatException(file + ": not enough heap for the " + n + " bytes its dimensions "
+          + Arrays.toString(dims) + " declare (maximum heap " + maxHeap + " bytes, -Xmx)");
+    }
     if (data.length < n) {
       throw new IdxFormatException(file + ": truncated: dimensions " + Arrays.toString(dims) + " declare " + n
           + " bytes of data but only " + data.length + " follow");
@@ -122,12 +135,20 @@ public final class Idx {
     if (images.dims().length != 3) {
       throw new IllegalArgumentException("expected images of rank 3, got " + images.dims().length);
     }
+    if (pad < 0) {
+      throw new IllegalArgumentException("pad = " + pad + "; expected >= 0");
+    }
     int n = images.dim(0);
     int h = images.dim(1);
     int w = images.dim(2);
-    int hp = h + 2 * pad;
-    int wp = w + 2 * pad;
-    float[] out = new float[n * hp * wp];
+    int hp = Math.addExact(h, 2 * pad);
+    int wp = Math.addExact(w, 2 * pad);
+    long size = (long) n * hp * wp;
+    if (size > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException("images " + Arrays.toString(images.dims()) + " padded by " + pad + " make "
+          + size + " values, more than one array holds (" + (Integer.MAX_VALUE - 8) + "); load fewer images at a time");
+    }
+    float[] out = new float[(int) size];
     Arrays.fill(out, -1f);
     byte[] d = images.data();
     for (int i = 0; i < n; i++) {

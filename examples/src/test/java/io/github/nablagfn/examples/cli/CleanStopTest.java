@@ -1,0 +1,125 @@
+package io.github.nablagfn.examples.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.nablagfn.core.io.RunLock;
+import io.github.nablagfn.core.testing.TwinFixtures;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * SIGTERM ({@link Process#destroy()}) at seeded random moments of a command-line run, 20 times: every stop
+ * is clean (exit 143, the iteration in progress finished and checkpointed, no temporary file, the lock file
+ * emptied, each iteration once in metrics.jsonl), and the run, resumed after each, ends with the adapter of
+ * an uninterrupted run, bit for bit.
+ */
+@Tag("slow")
+class CleanStopTest {
+  private static final int ITERATIONS = 60;
+  private static final int KILLS = 20;
+  @TempDir Path dir;
+
+  private static List<String> args(Path runs, String name) {
+    return List.of("finetune", "--base", TwinFixtures.dir().resolve("unet.safetensors").toString(), "--runs-dir",
+        runs.toString(), "--name", name, "--objective", "residual-nabla-db", "--iterations", Integer.toString(ITERATIONS),
+        "--batch", "2", "--steps", "4", "--eval-every", Integer.toString(ITERATIONS), "--eval-per-class", "2");
+  }
+
+  private static Process start(Path runs, String name, Path log) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), "-Dnabla.threads=1", Nabla.class.getName()));
+    cmd.addAll(args(runs, name));
+    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+        .start();
+  }
+
+  private static List<Long> metricIterations(Path run) throws Exception {
+    Path f = run.resolve("metrics.jsonl");
+    if (!Files.exists(f)) {
+      return List.of();
+    }
+    ObjectMapper json = new ObjectMapper();
+    List<Long> its = new ArrayList<>();
+    for (String line : Files.readAllLines(f)) {
+      its.add(json.readTree(line).get("iteration").asLong());
+    }
+    return its;
+  }
+
+  private static long newestCheckpoint(Path run) throws Exception {
+    long newest = -1;
+    Path ckpt = run.resolve("checkpoints");
+    if (Files.isDirectory(ckpt)) {
+      try (var s = Files.list(ckpt)) {
+        for (Path p : s.toList()) {
+          java.util.regex.Matcher m = java.util.regex.Pattern.compile("checkpoint-(\\d+)\\.json").matcher(p.getFileName().toString());
+          if (m.matches()) {
+            newest = Math.max(newest, Long.parseLong(m.group(1)));
+          }
+        }
+      }
+    }
+    return newest;
+  }
+
+  @Test
+  void twentyTermSignalsAtRandomMomentsLoseNothingAndTheRunEndsAsAnUninterruptedOne() throws Exception {
+    Path runs = dir.resolve("runs");
+    Path log = dir.resolve("children.log");
+    Path run = runs.resolve("killed");
+    Random random = new Random(20261207);
+    int kills = 0;
+    while (kills < KILLS) {
+      assertThat(run.resolve("DONE")).as("the run finished before %d kills; raise ITERATIONS", KILLS).doesNotExist();
+      int before = metricIterations(run).size();
+      Process child = start(runs, "killed", log);
+      // wait until it trains (a new metrics line), then let it run a random while into an iteration
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (metricIterations(run).size() <= before && child.isAlive() && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertThat(child.isAlive()).as("child %d trains (log %s)", kills, log).isTrue();
+      Thread.sleep(random.nextInt(700));
+      child.destroy(); // SIGTERM
+      assertThat(child.waitFor(120, TimeUnit.SECONDS)).as("child %d stops", kills).isTrue();
+      assertThat(child.exitValue()).as("child %d exit status (log %s)", kills, log).isEqualTo(143);
+      kills++;
+
+      List<Long> its = metricIterations(run);
+      for (int i = 0; i < its.size(); i++) {
+        assertThat(its.get(i)).as("kill %d: metrics.jsonl holds each iteration once, in order", kills).isEqualTo(i);
+      }
+      assertThat(newestCheckpoint(run)).as("kill %d: the iteration in progress was finished and checkpointed", kills)
+          .isEqualTo(its.size());
+      try (var files = Files.walk(run)) {
+        assertThat(files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".tmp")).toList())
+            .as("kill %d: no temporary file left", kills).isEmpty();
+      }
+      assertThat(Files.readString(run.resolve(RunLock.FILE_NAME))).as("kill %d: the lock was released cleanly", kills)
+          .isEmpty();
+    }
+    // resumed to the end, then the same run without interruption (both in child JVMs with the same threads)
+    for (String name : List.of("killed", "straight")) {
+      Process child = start(runs, name, log);
+      assertThat(child.waitFor(600, TimeUnit.SECONDS)).as(name + " finishes").isTrue();
+      assertThat(child.exitValue()).as("%s exit status (log %s)", name, log).isZero();
+    }
+    assertThat(metricIterations(run)).hasSize(ITERATIONS);
+    for (int i = 0; i < ITERATIONS; i++) {
+      assertThat(metricIterations(run).get(i)).isEqualTo(i);
+    }
+    assertThat(Files.readAllBytes(run.resolve("adapter/adapter_model.safetensors")))
+        .as("the adapter after %d kills equals the uninterrupted run's", KILLS)
+        .isEqualTo(Files.readAllBytes(runs.resolve("straight/adapter/adapter_model.safetensors")));
+    assertThat(Files.readAllBytes(run.resolve("adapter/flow.safetensors")))
+        .isEqualTo(Files.readAllBytes(runs.resolve("straight/adapter/flow.safetensors")));
+  }
+}
