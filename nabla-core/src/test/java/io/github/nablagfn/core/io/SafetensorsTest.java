@@ -234,7 +234,7 @@ class SafetensorsTest {
     t.put("b", Nd4j.createFromArray(5L, 6L));
     byte[] valid = Safetensors.encode(t, Map.of("k", "v"));
     Path f = dir.resolve("mutant.safetensors");
-    qt().withFixedSeed(5).withExamples(500)
+    qt().withFixedSeed(5).withExamples(Integer.getInteger("fuzz.cases", 1000))
         .forAll(longs().all())
         .checkAssert(seed -> {
           Rng rng = Rng.of(seed);

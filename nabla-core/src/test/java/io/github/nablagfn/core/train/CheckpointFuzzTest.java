@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * within 2 s. Longer run: {@code -Dfuzz.cases=N}.
  */
 class CheckpointFuzzTest {
-  private static final int CASES = Integer.getInteger("fuzz.cases", 800);
+  private static final int CASES = Integer.getInteger("fuzz.cases", 1000);
   @TempDir Path dir;
 
   @Test
