@@ -16,8 +16,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * SIGTERM ({@link Process#destroy()}) at seeded random moments of a command-line run, 20 times: every stop
- * is clean (exit 143, the iteration in progress finished and checkpointed, no temporary file, the lock file
+ * SIGTERM ({@link Process#destroy()}; every fifth time SIGINT, as Ctrl-C) at seeded random moments of a
+ * command-line run, 20 times: every stop is clean (exit 143, 130 for SIGINT, the iteration in progress finished and checkpointed, no temporary file, the lock file
  * emptied, each iteration once in metrics.jsonl), and the run, resumed after each, ends with the adapter of
  * an uninterrupted run, bit for bit.
  */
@@ -88,9 +88,14 @@ class CleanStopTest {
       }
       assertThat(child.isAlive()).as("child %d trains (log %s)", kills, log).isTrue();
       Thread.sleep(random.nextInt(700));
-      child.destroy(); // SIGTERM
+      boolean interrupt = kills % 5 == 4; // every fifth stop is a Ctrl-C (SIGINT) instead of SIGTERM
+      if (interrupt) {
+        new ProcessBuilder("kill", "-INT", Long.toString(child.pid())).start().waitFor();
+      } else {
+        child.destroy(); // SIGTERM
+      }
       assertThat(child.waitFor(120, TimeUnit.SECONDS)).as("child %d stops", kills).isTrue();
-      assertThat(child.exitValue()).as("child %d exit status (log %s)", kills, log).isEqualTo(143);
+      assertThat(child.exitValue()).as("child %d exit status (log %s)", kills, log).isEqualTo(interrupt ? 130 : 143);
       kills++;
 
       List<Long> its = metricIterations(run);
