@@ -40,7 +40,8 @@ final class MetricsFiles {
 
   /**
    * The evaluations of an {@code eval.jsonl} (none if the file is missing). A last line cut short by an
-   * interrupted write is skipped with a warning; a broken line elsewhere is an error naming it.
+   * interrupted write is removed from the file (replaced atomically, so the next append starts a fresh
+   * line) with a warning; a broken line elsewhere is an error naming it.
    */
   static List<EvalRecord> readEvals(Path file) throws IOException {
     List<EvalRecord> rows = new ArrayList<>();
@@ -57,7 +58,12 @@ final class MetricsFiles {
         rows.add(JSON.readValue(line, EvalRecord.class));
       } catch (IOException e) {
         if (i == lines.size() - 1) {
-          LOG.warn("{}: ignoring its last line, cut short by an interrupted write: {}", file, line);
+          LOG.warn("{}: removing its last line, cut short by an interrupted write: {}", file, line);
+          StringBuilder kept = new StringBuilder();
+          for (EvalRecord r : rows) {
+            kept.append(JSON.writeValueAsString(r)).append('\n');
+          }
+          AtomicFiles.write(file, kept.toString().getBytes(StandardCharsets.UTF_8));
           continue;
         }
         throw new IOException(file + " line " + (i + 1) + " is not an evaluation record: " + e.getMessage(), e);

@@ -39,9 +39,12 @@ class MetricsFilesTest {
     Path file = dir.resolve("eval.jsonl");
     MetricsFiles.appendEval(file, new EvalRecord(0, 1, 0.5, 0.1, 0));
     Files.writeString(file, "{\"iteration\":5,\"rew", java.nio.file.StandardOpenOption.APPEND); // killed mid-write
-    assertThat(MetricsFiles.readEvals(file)).hasSize(1);
-    MetricsFiles.toCsv(file, dir.resolve("eval.csv"));
+    MetricsFiles.toCsv(file, dir.resolve("eval.csv")); // the CSV copy leaves the torn line out
     assertThat(Files.readAllLines(dir.resolve("eval.csv"))).hasSize(2);
+    assertThat(MetricsFiles.readEvals(file)).hasSize(1);
+    // reading repaired the file: the next evaluation starts its own line
+    MetricsFiles.appendEval(file, new EvalRecord(5, 2, 0.6, 0.1, 1));
+    assertThat(MetricsFiles.readEvals(file)).extracting(EvalRecord::iteration).containsExactly(0L, 5L);
 
     Files.write(file, List.of("{\"iteration\":0,\"reward\":1,\"accuracy\":0.5,\"diversity\":0.1,\"fid_to_base\":0}",
         "garbage", "{\"iteration\":1,\"reward\":1,\"accuracy\":0.5,\"diversity\":0.1,\"fid_to_base\":0}"));
