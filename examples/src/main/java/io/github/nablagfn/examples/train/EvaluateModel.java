@@ -28,13 +28,14 @@ public final class EvaluateModel {
   private EvaluateModel() {}
 
   public static void main(String[] args) throws Exception {
+    evaluate(Path.of(args[0]), Path.of(args[1]), args.length > 2 ? Integer.parseInt(args[2]) : 20,
+        args.length > 3 ? args[3] : "", Arrays.stream((args.length > 4 ? args[4] : "1,2").split(","))
+            .mapToDouble(Double::parseDouble).toArray());
+  }
+
+  /** Evaluates the model at {@code weights} (see {@link ModelSource}) and prints one JSON line per scale. */
+  public static void evaluate(Path weights, Path dataDir, int perClass, String prefix, double[] scales) throws Exception {
     AppRuntime.init();
-    Path weights = Path.of(args[0]);
-    Path dataDir = Path.of(args[1]);
-    int perClass = args.length > 2 ? Integer.parseInt(args[2]) : 20;
-    String prefix = args.length > 3 ? args[3] : "";
-    double[] scales = Arrays.stream((args.length > 4 ? args[4] : "1,2").split(",")).mapToDouble(Double::parseDouble)
-        .toArray();
     UNet unet = ModelSource.load(weights, prefix);
     Classifier classifier = Classifier.create(1, 10, Rng.of(0))
         .load(Resources.copy("/weights/classifier-mnist.safetensors", null));

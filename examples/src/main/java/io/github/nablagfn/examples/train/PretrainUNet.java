@@ -142,7 +142,7 @@ public final class PretrainUNet {
   }
 
   /** Eight samples per class, one row per class, DDIM (η = 0) with 50 steps and guidance scale 2. */
-  static void writeSamples(Denoiser model, Path png, long seed) throws java.io.IOException {
+  public static void writeSamples(Denoiser model, Path png, long seed) throws java.io.IOException {
     int perClass = 8;
     long[] c = new long[10 * perClass];
     for (int i = 0; i < c.length; i++) {

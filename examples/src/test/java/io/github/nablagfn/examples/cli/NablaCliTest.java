@@ -220,6 +220,9 @@ class NablaCliTest {
       assertThat(Nabla.run("quickstart", "--inner-epochs", "0", "--runs-dir", dir.toString())).isEqualTo(2);
       assertThat(Nabla.run("quickstart", "--base", dir.resolve("missing.safetensors").toString(),
           "--runs-dir", dir.toString())).isEqualTo(2);
+      assertThat(Nabla.run("evaluate", dir.toString())).isEqualTo(2); // --data missing
+      assertThat(Nabla.run("evaluate", dir.toString(), "--data", dir.toString(), "--per-class", "1")).isEqualTo(2);
+      assertThat(Nabla.run("sample", dir.resolve("nowhere").toString(), dir.resolve("x.png").toString())).isEqualTo(2);
     } finally {
       System.setErr(err);
     }
@@ -229,7 +232,9 @@ class NablaCliTest {
         .contains("forwardCap = 0.0; expected a value > 0")
         .contains("warmup = -1; expected >= 0")
         .contains("innerEpochs = 0; expected >= 1")
-        .contains("missing.safetensors");
+        .contains("missing.safetensors")
+        .contains("Missing required option: '--data=DIR'").contains("--per-class = 1; expected >= 2")
+        .contains("nowhere does not exist; expected a weights file");
   }
 
   /** A run directory another run writes is refused before anything is written: exit 2, the lock named. */
