@@ -32,13 +32,17 @@ public final class TrainClassifier {
   private TrainClassifier() {}
 
   public static void main(String[] args) throws Exception {
+    if (args.length < 2) {
+      System.err.println("usage: TrainClassifier dataDir out.safetensors [epochs] [batch] [seed] [datasetName]");
+      System.exit(2);
+    }
     AppRuntime.init();
-    Path dataDir = Path.of(args.length > 0 ? args[0] : "/usr/share/datasets/fashion-mnist");
-    Path out = Path.of(args.length > 1 ? args[1] : "classifier.safetensors");
+    Path dataDir = Path.of(args[0]);
+    Path out = Path.of(args[1]);
     int epochs = args.length > 2 ? Integer.parseInt(args[2]) : 5;
     int batch = args.length > 3 ? Integer.parseInt(args[3]) : 128;
     long seed = args.length > 4 ? Long.parseLong(args[4]) : 0;
-    String dataset = args.length > 5 ? args[5] : "Fashion-MNIST";
+    String dataset = args.length > 5 ? args[5] : "MNIST";
     INDArray trainX = Idx.toModelInput(Idx.read(idxFile(dataDir, "train-images-idx3-ubyte"), 3), 2);
     INDArray trainY = Idx.toLabels(Idx.read(idxFile(dataDir, "train-labels-idx1-ubyte"), 1));
     INDArray testX = Idx.toModelInput(Idx.read(idxFile(dataDir, "t10k-images-idx3-ubyte"), 3), 2);

@@ -223,6 +223,9 @@ class NablaCliTest {
       assertThat(Nabla.run("evaluate", dir.toString())).isEqualTo(2); // --data missing
       assertThat(Nabla.run("evaluate", dir.toString(), "--data", dir.toString(), "--per-class", "1")).isEqualTo(2);
       assertThat(Nabla.run("sample", dir.resolve("nowhere").toString(), dir.resolve("x.png").toString())).isEqualTo(2);
+      assertThat(Nabla.run("pretrain", dir.toString(), dir.toString())).isEqualTo(2); // --iterations missing
+      assertThat(Nabla.run("train-reward", dir.toString())).isEqualTo(2); // OUT missing
+      assertThat(Nabla.run("bench", "--runs", "0")).isEqualTo(2);
     } finally {
       System.setErr(err);
     }
@@ -234,7 +237,9 @@ class NablaCliTest {
         .contains("innerEpochs = 0; expected >= 1")
         .contains("missing.safetensors")
         .contains("Missing required option: '--data=DIR'").contains("--per-class = 1; expected >= 2")
-        .contains("nowhere does not exist; expected a weights file");
+        .contains("nowhere does not exist; expected a weights file")
+        .contains("Missing required option: '--iterations=<iterations>'")
+        .contains("Missing required parameter: 'OUT.safetensors'").contains("--runs = 0");
   }
 
   /** A run directory another run writes is refused before anything is written: exit 2, the lock named. */
