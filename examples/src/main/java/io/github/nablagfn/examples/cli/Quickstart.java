@@ -13,7 +13,8 @@ import picocli.CommandLine.Mixin;
  * it the last two steps set every update and 40 iterations change nothing measurable), the shipped
  * classifier's reward log p(c | x) with β = 30, 40 iterations of 8 trajectories, DDIM 50 steps (η = 1),
  * evaluated on 20 samples per class at iterations 0, 20 and 40. Every setting can be overridden by the
- * same flags as {@code finetune}; docs/trainer.md gives the measurements behind these choices.
+ * same flags as {@code finetune}, or by a {@code --config} file read over these defaults; docs/trainer.md
+ * gives the measurements behind these choices.
  */
 @Command(name = "quickstart", mixinStandardHelpOptions = true,
     description = {"Fine-tune the shipped digit model to the shipped classifier reward and write runs/quickstart/.",

@@ -50,14 +50,23 @@ public final class RunSettings {
   public int evalEvery = 10;
   public int evalPerClass = 4;
 
-  /** Reads a .json, .yaml or .yml file; an unknown key or a wrong type is an error naming it. */
+  /** Reads a .json, .yaml or .yml file over the defaults; an unknown key or a wrong type is an error naming it. */
   static RunSettings read(Path file) throws IOException {
+    return read(file, new RunSettings());
+  }
+
+  /**
+   * Reads a settings file over {@code base} (a subcommand's own defaults, such as quickstart's): the keys
+   * the file sets replace base's values, the others keep them. {@code base} itself is not changed.
+   */
+  static RunSettings read(Path file, RunSettings base) throws IOException {
     String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
     ObjectMapper mapper = name.endsWith(".yaml") || name.endsWith(".yml") ? new ObjectMapper(new YAMLFactory())
         : new ObjectMapper();
     mapper.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
     try {
-      return mapper.readValue(file.toFile(), RunSettings.class);
+      RunSettings copy = mapper.convertValue(mapper.valueToTree(base), RunSettings.class);
+      return mapper.readerForUpdating(copy).readValue(file.toFile());
     } catch (UnrecognizedPropertyException e) {
       throw new IllegalArgumentException(file + ": unknown setting '" + e.getPropertyName() + "'; known: "
           + e.getKnownPropertyIds(), e);

@@ -70,9 +70,9 @@ final class SettingsOptions {
   @Option(names = "--eval-per-class", description = "Evaluation samples per class (default 4)")
   Integer evalPerClass;
 
-  /** The file's settings (or the defaults) with every given flag applied, validated. */
+  /** The defaults, then the file's settings over them, then every given flag, validated. */
   RunSettings resolve(RunSettings defaults) throws java.io.IOException {
-    RunSettings s = config != null ? RunSettings.read(config) : defaults;
+    RunSettings s = config != null ? RunSettings.read(config, defaults) : defaults;
     if (name != null) s.name = name;
     if (runsDir != null) s.runsDir = runsDir;
     if (base != null) s.base = base;

@@ -65,6 +65,23 @@ class RunNameAndSettingsLimitsTest {
     }
   }
 
+  /** quickstart --config: the file's keys replace quickstart's defaults, the others stay quickstart's. */
+  @Test
+  void aSettingsFileIsReadOverTheSubcommandsOwnDefaults() throws Exception {
+    RunSettings quick = new RunSettings();
+    quick.beta = 30;
+    quick.forwardCap = 5.0;
+    quick.name = "quickstart";
+    Path f = dir.resolve("run.yaml");
+    Files.writeString(f, "iterations: 3\nname: mine\n");
+    RunSettings s = RunSettings.read(f, quick);
+    assertThat(s.iterations).isEqualTo(3);
+    assertThat(s.name).isEqualTo("mine");
+    assertThat(s.beta).as("quickstart's β kept").isEqualTo(30);
+    assertThat(s.forwardCap).isEqualTo(5.0);
+    assertThat(quick.iterations).as("the defaults are not changed").isEqualTo(new RunSettings().iterations);
+  }
+
   @Test
   void aYamlAliasBombFailsFastNamingTheFile() throws Exception {
     StringBuilder y = new StringBuilder("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
