@@ -17,12 +17,6 @@ public final class AppRuntime {
 
   /** Applies the thread setting and the applications' two process-wide choices. Idempotent. */
   public static void init() {
-    NablaRuntime.init();
-    if (System.getProperty(NablaRuntime.QUIET_SAMEDIFF_PROPERTY) == null) {
-      NablaRuntime.setQuietSameDiff(true);
-    }
-    if (System.getProperty(NablaRuntime.GC_ABOVE_PROPERTY) == null) {
-      NablaRuntime.setMemoryRelief(DEFAULT_GC_ABOVE_MB);
-    }
+    NablaRuntime.initApplication(DEFAULT_GC_ABOVE_MB);
   }
 }

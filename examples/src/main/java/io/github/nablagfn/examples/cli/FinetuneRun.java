@@ -230,13 +230,10 @@ final class FinetuneRun {
       dir = run.resolve(ModelSource.RUN_ADAPTER_DIR);
       PeftAdapters.save(lora, dir, base.reference(), ModelSource.adapterMetadata(base.file()));
     } else {
-      UNet unet = (UNet) policy;
-      AtomicFiles.write(run.resolve(ModelSource.RUN_MODEL_FILE),
-          Safetensors.encode(unet.parameters().asMap(), java.util.Map.of("config", unet.config().toString())));
+      ((UNet) policy).save(run.resolve(ModelSource.RUN_MODEL_FILE));
     }
     if (flow != null) {
-      AtomicFiles.write(dir.resolve("flow.safetensors"),
-          Safetensors.encode(flow.parameters().asMap(), java.util.Map.of("config", flow.config().toString())));
+      flow.save(dir.resolve("flow.safetensors"));
     }
   }
 

@@ -83,6 +83,21 @@ public final class NablaRuntime {
   }
 
   /**
+   * For applications (a command line, an example main, a Spark job's executors), not libraries: applies
+   * {@link #init()}, then silences SameDiff's prints and relieves memory above {@code gcAboveMb} MiB, each
+   * unless its system property ({@code nabla.quietSameDiff}, {@code nabla.gcAboveMb}) sets it otherwise.
+   */
+  public static void initApplication(long gcAboveMb) {
+    init();
+    if (System.getProperty(QUIET_SAMEDIFF_PROPERTY) == null) {
+      setQuietSameDiff(true);
+    }
+    if (System.getProperty(GC_ABOVE_PROPERTY) == null) {
+      setMemoryRelief(gcAboveMb);
+    }
+  }
+
+  /**
    * Whether {@link #quietly} silences {@code System.out}. SameDiff prints "Added differentiated op ..."
    * with a hard-coded {@code System.out.println} (not a logger) when it first builds a gradient function;
    * swapping {@code System.out} hides that but affects every thread of the process, so it is the

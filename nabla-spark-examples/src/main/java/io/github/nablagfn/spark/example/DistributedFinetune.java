@@ -101,12 +101,7 @@ public final class DistributedFinetune implements Callable<Integer> {
    * override them.
    */
   static void processChoices() {
-    if (System.getProperty(NablaRuntime.QUIET_SAMEDIFF_PROPERTY) == null) {
-      NablaRuntime.setQuietSameDiff(true);
-    }
-    if (System.getProperty(NablaRuntime.GC_ABOVE_PROPERTY) == null) {
-      NablaRuntime.setMemoryRelief(2048);
-    }
+    NablaRuntime.initApplication(2048);
   }
 
   @Override
