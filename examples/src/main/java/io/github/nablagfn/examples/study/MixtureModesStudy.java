@@ -123,10 +123,11 @@ public final class MixtureModesStudy {
           .batchSize(batch).seed(3)
           .listener(r -> {
             if (logEvery > 0 && r.iteration() % logEvery == 0) {
-              System.out.printf(Locale.ROOT, "{\"iteration\": %d, \"loss_fwd\": %.4g, \"loss_bwd\": %.4g, "
-                  + "\"loss_term\": %.4g, \"reward_mean\": %.4f, \"grad_norm_policy\": %.3g, \"grad_norm_flow\": %.3g}%n",
-                  r.iteration(), r.lossForward(), r.lossBackward(), r.lossTerminal(), r.rewardMean(),
-                  r.gradNormPolicy(), r.gradNormFlow());
+              System.out.printf(Locale.ROOT, "{\"iteration\": %d, \"loss_forward_balance\": %.4g, "
+                  + "\"loss_backward_balance\": %.4g, \"loss_terminal\": %.4g, \"reward_mean\": %.4f, "
+                  + "\"grad_norm_policy\": %.3g, \"grad_norm_flow\": %.3g}%n",
+                  r.iteration(), r.term("forward_balance"), r.term("backward_balance"), r.term("terminal"),
+                  r.rewardMean(), r.gradNormPolicy(), r.gradNormFlow());
             }
           }).build();
       long start = System.nanoTime();

@@ -66,8 +66,10 @@ public final class TiltedGaussianStudy {
     for (int i = 0; i < iters; i++) {
       IterationRecord r = trainer.step();
       if ((i + 1) % Math.max(1, iters / 10) == 0) {
-        System.out.printf(java.util.Locale.ROOT, "{\"iteration\": %d, \"loss_fwd\": %.5f, \"loss_bwd\": %.5f, \"reward_mean\": %.4f, "
-            + "\"ms\": %.1f}%n", i + 1, r.lossForward(), r.lossBackward(), r.rewardMean(), r.wallMillis());
+        System.out.printf(java.util.Locale.ROOT, "{\"iteration\": %d, \"loss_forward_balance\": %.5f, "
+            + "\"loss_backward_balance\": %.5f, \"reward_mean\": %.4f, "
+            + "\"ms\": %.1f}%n", i + 1, r.term("forward_balance"), r.term("backward_balance"), r.rewardMean(),
+            r.wallMillis());
         report("tuned", i + 1, sampler.sample(new DenoiserGraph(policy), Rng.of(11).gaussian(4000, 2), null, Rng.of(12)));
       }
     }

@@ -53,6 +53,26 @@ public record Ddpo(double clipRange, double timestepFraction, int innerEpochs) i
   }
 
   @Override
+  public boolean learnsFlow() {
+    return false;
+  }
+
+  @Override
+  public boolean needsRewardGradient() {
+    return false;
+  }
+
+  @Override
+  public boolean needsTransitionDensities() {
+    return true;
+  }
+
+  @Override
+  public <R> R accept(Objective.Visitor<R> visitor) {
+    return visitor.ddpo(this);
+  }
+
+  @Override
   public java.util.Map<String, String> settings() {
     java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
     m.put("objective", name());

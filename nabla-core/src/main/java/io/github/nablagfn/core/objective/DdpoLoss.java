@@ -58,7 +58,7 @@ public final class DdpoLoss {
     SameDiff g = SameDiff.create();
     long[] shape = io.github.nablagfn.core.model.DenoiserGraph.withBatch(-1, policy.sampleShape());
     SDVariable xT = g.placeHolder("x_t", DataType.FLOAT, shape);
-    SDVariable xPrev = g.placeHolder("x_prev", DataType.FLOAT, shape);
+    SDVariable xNext = g.placeHolder("x_next", DataType.FLOAT, shape);
     SDVariable epsOld = g.placeHolder("eps_old", DataType.FLOAT, shape);
     SDVariable t = g.placeHolder("t", DataType.DOUBLE, -1);
     SDVariable c = conditional ? g.placeHolder("c", DataType.INT64, -1) : null;
@@ -71,8 +71,8 @@ public final class DdpoLoss {
     for (int i = 0; i < dims.length; i++) {
       dims[i] = i + 1;
     }
-    SDVariable d = xPrev.sub(xT.mul(mX).add(eps.mul(mO)));
-    SDVariable dOld = xPrev.sub(xT.mul(mX).add(epsOld.mul(mO)));
+    SDVariable d = xNext.sub(xT.mul(mX).add(eps.mul(mO)));
+    SDVariable dOld = xNext.sub(xT.mul(mX).add(epsOld.mul(mO)));
     SDVariable logp = d.mul(d).mul(invVar).sum(dims).mul(-0.5);
     SDVariable logpOld = dOld.mul(dOld).mul(invVar).sum(dims).mul(-0.5);
     SDVariable ratio = g.math().exp(logp.sub(logpOld));
@@ -132,7 +132,7 @@ public final class DdpoLoss {
       double w = (double) (to - from) / rows;
       Map<String, INDArray> ph = new HashMap<>();
       ph.put("x_t", part.xT);
-      ph.put("x_prev", part.xPrev);
+      ph.put("x_next", part.xNext);
       ph.put("eps_old", part.epsOld);
       ph.put("t", TransitionBatch.doubles(part.t));
       if (conditional) {

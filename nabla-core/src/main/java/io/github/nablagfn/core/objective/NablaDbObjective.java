@@ -32,6 +32,26 @@ public sealed interface NablaDbObjective extends Objective permits ResidualNabla
   /** True when the balance is taken relative to the reference policy. */
   boolean residual();
 
+  @Override
+  default boolean learnsFlow() {
+    return true;
+  }
+
+  @Override
+  default boolean needsRewardGradient() {
+    return true;
+  }
+
+  @Override
+  default boolean needsTransitionDensities() {
+    return true;
+  }
+
+  @Override
+  default <R> R accept(Objective.Visitor<R> visitor) {
+    return visitor.nablaDb(this);
+  }
+
   /** K, the number of transitions per trajectory of N steps. */
   default int transitionsPerTrajectory(int numSteps) {
     return everyStep() ? numSteps

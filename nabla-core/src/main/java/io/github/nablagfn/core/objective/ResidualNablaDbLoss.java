@@ -41,10 +41,13 @@ public final class ResidualNablaDbLoss {
   private static final String POLICY = "policy.";
   private static final String FLOW = "flow.";
 
-  /** The loss terms of one iteration, each a mean over elements and transitions. */
-  public record Terms(double forward, double backward, double terminal, double regulariser) {
+  /**
+   * The loss terms of one iteration, each a mean over elements and transitions: the forward balance L_fwd,
+   * the backward balance L_bwd, the terminal term L_term and the prior regulariser λ·L_reg.
+   */
+  public record Terms(double forwardBalance, double backwardBalance, double terminal, double regulariser) {
     public double total() {
-      return forward + backward + terminal + regulariser;
+      return forwardBalance + backwardBalance + terminal + regulariser;
     }
   }
 
@@ -123,14 +126,14 @@ public final class ResidualNablaDbLoss {
     SDVariable x = sd.placeHolder("x", DataType.FLOAT, samplePlaceholder());
     SDVariable t = sd.placeHolder("t", DataType.DOUBLE, -1);
     SDVariable c = conditionPlaceholder(sd);
-    SDVariable xPrev = sd.placeHolder("x_prev", DataType.FLOAT, samplePlaceholder());
+    SDVariable xNext = sd.placeHolder("x_next", DataType.FLOAT, samplePlaceholder());
     SDVariable mX = sd.placeHolder("m_x", DataType.FLOAT, Columns.placeholderShape(rank));
     SDVariable mO = sd.placeHolder("m_o", DataType.FLOAT, Columns.placeholderShape(rank));
     SDVariable invVar = sd.placeHolder("inv_var", DataType.FLOAT, Columns.placeholderShape(rank));
     SDVariable xt = InputGradients.track(sd, x);
     SDVariable out = net.forward(new GraphScope(sd, "net.", net.parameters(), false), xt, t, c);
     out.rename("out");
-    SDVariable d = xPrev.sub(xt.mul(mX).add(out.mul(mO)));
+    SDVariable d = xNext.sub(xt.mul(mX).add(out.mul(mO)));
     SDVariable logPf = d.mul(d).mul(invVar).sum().mul(-0.5).rename("log_pf");
     if (reward == null) {
       sd.setLossVariables("log_pf");
@@ -169,9 +172,9 @@ public final class ResidualNablaDbLoss {
   private SameDiff lossGraph() {
     SameDiff sd = SameDiff.create();
     SDVariable xT = sd.placeHolder("x_t", DataType.FLOAT, samplePlaceholder());
-    SDVariable xPrev = sd.placeHolder("x_prev", DataType.FLOAT, samplePlaceholder());
+    SDVariable xNext = sd.placeHolder("x_next", DataType.FLOAT, samplePlaceholder());
     SDVariable t = sd.placeHolder("t", DataType.DOUBLE, -1);
-    SDVariable tPrev = sd.placeHolder("t_prev", DataType.DOUBLE, -1);
+    SDVariable tNext = sd.placeHolder("t_next", DataType.DOUBLE, -1);
     SDVariable c = conditionPlaceholder(sd);
     SDVariable mX = sd.placeHolder("m_x", DataType.FLOAT, Columns.placeholderShape(rank));
     SDVariable mO = sd.placeHolder("m_o", DataType.FLOAT, Columns.placeholderShape(rank));
@@ -187,38 +190,38 @@ public final class ResidualNablaDbLoss {
     // 1. policy: ε_θ(x_t), μ_θ = m_x x_t + m_o ε, score_pf = −(x_s − μ_θ)/σ²
     GraphScope theta = GraphScope.of(sd, POLICY, policy.parameters());
     SDVariable eps = policy.forward(theta, xT, t, c);
-    SDVariable scorePf = xT.mul(mX).add(eps.mul(mO)).sub(xPrev).mul(invVar);
+    SDVariable scorePf = xT.mul(mX).add(eps.mul(mO)).sub(xNext).mul(invVar);
     // score_pf_ref with the very same ops, so θ = ref gives a difference of exactly 0; plain ∇-DB feeds
     // ∇_{x_s} log P_B(x_t | x_s) instead
-    SDVariable scorePfRef = objective.residual() ? xT.mul(mX).add(epsRef.mul(mO)).sub(xPrev).mul(invVar)
+    SDVariable scorePfRef = objective.residual() ? xT.mul(mX).add(epsRef.mul(mO)).sub(xNext).mul(invVar)
         : sd.placeHolder("score_base", DataType.FLOAT, samplePlaceholder());
     // 2. flow: G = g_φ(x_s, t_s) (t_s = 0 on the final step, where x_s = x_0), g_t = g_φ(x_t, t)
     SDVariable fwdTarget = scorePfRef.add(scoreRNext);
     if (flow != null) {
       GraphScope phi = GraphScope.of(sd, FLOW, flow.parameters());
-      SDVariable g = flow.forward(phi, xPrev, tPrev, c);
+      SDVariable g = flow.forward(phi, xNext, tNext, c);
       fwdTarget = fwdTarget.add(g.mul(nonFinal)); // g_φ(x_0) := 0 in the forward balance
       SDVariable gT = flow.forward(phi, xT, t, c);
       SDVariable bwd = policyBwd.sub(revPfRef).add(gT); // rev_pf + γβ∇R(x̂0(x_t)) − rev_pf_ref + g_φ(x_t)
-      bwd.mul(bwd).mean().rename("loss_bwd");
-      g.mul(g).mul(fin).mean().rename("loss_term");
+      bwd.mul(bwd).mean().rename("loss_backward_balance");
+      g.mul(g).mul(fin).mean().rename("loss_terminal");
     } else {
-      sd.constant("loss_bwd", Nd4j.scalar(0f));
-      sd.constant("loss_term", Nd4j.scalar(0f));
+      sd.constant("loss_backward_balance", Nd4j.scalar(0f));
+      sd.constant("loss_terminal", Nd4j.scalar(0f));
     }
     // 3. forward balance and the prior regulariser
     SDVariable fwd = scorePf.sub(fwdTarget);
     if (weighted()) {
       // each row's residual in the unit ForwardWeighting names: its squares times a per-row weight
       SDVariable fwdW = sd.placeHolder("fwd_w", DataType.FLOAT, Columns.placeholderShape(rank));
-      fwd.mul(fwd).mul(fwdW).mean().rename("loss_fwd");
+      fwd.mul(fwd).mul(fwdW).mean().rename("loss_forward_balance");
     } else {
-      fwd.mul(fwd).mean().rename("loss_fwd");
+      fwd.mul(fwd).mean().rename("loss_forward_balance");
     }
     SDVariable dEps = eps.sub(epsOld);
-    dEps.mul(dEps).mean().mul(objective.regScale()).rename("loss_reg");
-    sd.getVariable("loss_fwd").add(sd.getVariable("loss_bwd")).add(sd.getVariable("loss_term"))
-        .add(sd.getVariable("loss_reg")).rename("loss");
+    dEps.mul(dEps).mean().mul(objective.regScale()).rename("loss_regulariser");
+    sd.getVariable("loss_forward_balance").add(sd.getVariable("loss_backward_balance"))
+        .add(sd.getVariable("loss_terminal")).add(sd.getVariable("loss_regulariser")).rename("loss");
     sd.setLossVariables("loss");
     return sd;
   }
@@ -235,7 +238,7 @@ public final class ResidualNablaDbLoss {
     if (conditional) {
       ph.put("c", b.condition);
     }
-    ph.put("x_prev", b.xPrev);
+    ph.put("x_next", b.xNext);
     ph.put("m_x", b.column(b.meanFromSample));
     ph.put("m_o", b.column(b.meanFromOutput));
     ph.put("inv_var", b.column(b.invVariance));
@@ -328,19 +331,19 @@ public final class ResidualNablaDbLoss {
       NablaRuntime.relieveMemory();
       epsRef = ref.getOutputs().get("out");
       INDArray muRef = b.xT.mul(b.column(b.meanFromSample)).addi(epsRef.mul(b.column(b.meanFromOutput)));
-      scorePfRef = muRef.subi(b.xPrev).muli(b.column(b.invVariance));
+      scorePfRef = muRef.subi(b.xNext).muli(b.column(b.invVariance));
       revPfRef = ref.getGradients().get("x");
     } else {
       // log P_B(x_t | x_s) = −‖x_t − r x_s‖²/(2(1 − r²)): ∇_{x_s} = r·d/(1 − r²), ∇_{x_t} = −d/(1 − r²)
       INDArray r = b.column(b.noisingScale);
-      INDArray d = b.xT.sub(b.xPrev.mul(r)).muli(b.column(b.noisingInvVariance));
+      INDArray d = b.xT.sub(b.xNext.mul(r)).muli(b.column(b.noisingInvVariance));
       epsRef = null;
       scorePfRef = d.mul(r);
       revPfRef = d.neg();
     }
     // 3. the reward score at x_s (γ_s β ∇R(x̂0(x_s)), β ∇R(x_0) at the end)
-    INDArray[] atPrev = rewardScore(b, b.xPrev, b.tPrev, b.x0FromSamplePrev, b.x0FromOutputPrev, b.rewardWeightPrev);
-    return new Scores(epsRef, scorePfRef, policyBwd, revPf, revPfRef, scoreR, atPrev[0], atPrev[1]);
+    INDArray[] atNext = rewardScore(b, b.xNext, b.tNext, b.x0FromSampleNext, b.x0FromOutputNext, b.rewardWeightNext);
+    return new Scores(epsRef, scorePfRef, policyBwd, revPf, revPfRef, scoreR, atNext[0], atNext[1]);
   }
 
   private synchronized SameDiff policyScores() {
@@ -396,8 +399,8 @@ public final class ResidualNablaDbLoss {
       int to = Math.min(b.rows(), from + size);
       double w = (double) (to - from) / b.rows();
       Result r = computeOnce(b.slice(from, to), slice(s, from, to));
-      fwd += w * r.terms().forward();
-      bwd += w * r.terms().backward();
+      fwd += w * r.terms().forwardBalance();
+      bwd += w * r.terms().backwardBalance();
       term += w * r.terms().terminal();
       reg += w * r.terms().regulariser();
       gPolicy = accumulate(gPolicy, r.policyGradients(), w);
@@ -419,9 +422,9 @@ public final class ResidualNablaDbLoss {
   private Result computeOnce(TransitionBatch b, Scores s) {
     Map<String, INDArray> ph = new HashMap<>();
     ph.put("x_t", b.xT);
-    ph.put("x_prev", b.xPrev);
+    ph.put("x_next", b.xNext);
     ph.put("t", TransitionBatch.doubles(b.t));
-    ph.put("t_prev", TransitionBatch.doubles(b.tPrev));
+    ph.put("t_next", TransitionBatch.doubles(b.tNext));
     if (conditional) {
       ph.put("c", b.condition);
     }
@@ -449,11 +452,12 @@ public final class ResidualNablaDbLoss {
     List<String> vars = new java.util.ArrayList<>(policyVars);
     vars.addAll(flowVars);
     OutAndGrad og = GraphRuns.gradientsAndOutputs(loss, ph,
-        List.of("loss_fwd", "loss_bwd", "loss_term", "loss_reg"), vars);
+        List.of("loss_forward_balance", "loss_backward_balance", "loss_terminal", "loss_regulariser"), vars);
     NablaRuntime.relieveMemory();
     Map<String, INDArray> out = og.getOutputs();
-    Terms terms = new Terms(out.get("loss_fwd").getDouble(0), out.get("loss_bwd").getDouble(0),
-        out.get("loss_term").getDouble(0), out.get("loss_reg").getDouble(0));
+    Terms terms = new Terms(out.get("loss_forward_balance").getDouble(0),
+        out.get("loss_backward_balance").getDouble(0), out.get("loss_terminal").getDouble(0),
+        out.get("loss_regulariser").getDouble(0));
     return new Result(terms, strip(og.getGradients(), POLICY, policy), strip(og.getGradients(), FLOW, flow), s);
   }
 

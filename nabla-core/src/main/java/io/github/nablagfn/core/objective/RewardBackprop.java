@@ -8,6 +8,26 @@ package io.github.nablagfn.core.objective;
  */
 public sealed interface RewardBackprop extends Objective permits DraftK, DraftLv, AlignProp, Refl {
   @Override
+  default boolean learnsFlow() {
+    return false;
+  }
+
+  @Override
+  default boolean needsRewardGradient() {
+    return true;
+  }
+
+  @Override
+  default boolean needsTransitionDensities() {
+    return false;
+  }
+
+  @Override
+  default <R> R accept(Objective.Visitor<R> visitor) {
+    return visitor.rewardBackprop(this);
+  }
+
+  @Override
   default java.util.Map<String, String> settings() {
     java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
     m.put("objective", name());

@@ -12,14 +12,19 @@ import org.nd4j.linalg.factory.Nd4j;
  * K sampled transitions x_t → x_s of a batch of B trajectories, stacked into N = K·B rows so that one
  * graph execution evaluates all of them. Per-row scalars (timesteps, step coefficients, the reward
  * weights γβ) are kept in double and turned into columns when fed to a graph.
+ *
+ * <p>Names follow the sampling order: x_t is the state a step starts from ({@code xT}, {@code t}) and x_s
+ * (s = t − 1 in time) the state it goes to, "next" in the chain ({@code xNext}, {@code tNext}; graph
+ * placeholders {@code x_next}, {@code t_next}); the loss's scores at x_s are {@code scoreRNext},
+ * {@code rewardNext}.
  */
 public final class TransitionBatch {
   final INDArray xT;
-  final INDArray xPrev;
+  final INDArray xNext;
   final INDArray epsOld;
   final INDArray condition;
   final int[] t;
-  final int[] tPrev;
+  final int[] tNext;
   final int[] stepIndex;
   final boolean[] isFinal;
   final double[] meanFromSample;
@@ -27,10 +32,10 @@ public final class TransitionBatch {
   final double[] invVariance;
   final double[] x0FromSampleT;
   final double[] x0FromOutputT;
-  final double[] x0FromSamplePrev;
-  final double[] x0FromOutputPrev;
+  final double[] x0FromSampleNext;
+  final double[] x0FromOutputNext;
   final double[] rewardWeightT;
-  final double[] rewardWeightPrev;
+  final double[] rewardWeightNext;
   /** r = √(ᾱ_t/ᾱ_s) and 1/(1 − ᾱ_t/ᾱ_s) of the noising kernel P_B(x_t | x_s) = N(r x_s, (1 − r²) I). */
   final double[] noisingScale;
   final double[] noisingInvVariance;
@@ -42,13 +47,13 @@ public final class TransitionBatch {
         cond.isEmpty() ? null : Nd4j.concat(0, cond.toArray(new INDArray[0])), n, rank);
   }
 
-  private TransitionBatch(INDArray xT, INDArray xPrev, INDArray epsOld, INDArray condition, int n, int rank) {
+  private TransitionBatch(INDArray xT, INDArray xNext, INDArray epsOld, INDArray condition, int n, int rank) {
     this.xT = xT;
-    this.xPrev = xPrev;
+    this.xNext = xNext;
     this.epsOld = epsOld;
     this.condition = condition;
     this.t = new int[n];
-    this.tPrev = new int[n];
+    this.tNext = new int[n];
     this.stepIndex = new int[n];
     this.isFinal = new boolean[n];
     this.meanFromSample = new double[n];
@@ -56,10 +61,10 @@ public final class TransitionBatch {
     this.invVariance = new double[n];
     this.x0FromSampleT = new double[n];
     this.x0FromOutputT = new double[n];
-    this.x0FromSamplePrev = new double[n];
-    this.x0FromOutputPrev = new double[n];
+    this.x0FromSampleNext = new double[n];
+    this.x0FromOutputNext = new double[n];
     this.rewardWeightT = new double[n];
-    this.rewardWeightPrev = new double[n];
+    this.rewardWeightNext = new double[n];
     this.noisingScale = new double[n];
     this.noisingInvVariance = new double[n];
     this.rank = rank;
@@ -98,12 +103,12 @@ public final class TransitionBatch {
             + st.variance() + "; ∇-DB needs a stochastic sampler (eta > 0, final alpha-bar < 1)");
       }
       boolean fin = steps[k] == last;
-      int tPrev = fin ? 0 : sampler.step(steps[k] + 1).timestep();
+      int tNext = fin ? 0 : sampler.step(steps[k] + 1).timestep();
       double[] prevCoef = prediction.coefficients(fin ? sampler.schedule().alphaCumprod(0)
           : sampler.step(steps[k] + 1).alphaCumprod());
       for (int r = k * b; r < (k + 1) * b; r++) {
         tb.t[r] = st.timestep();
-        tb.tPrev[r] = tPrev;
+        tb.tNext[r] = tNext;
         tb.stepIndex[r] = steps[k];
         tb.isFinal[r] = fin;
         tb.meanFromSample[r] = st.meanFromSample();
@@ -117,13 +122,13 @@ public final class TransitionBatch {
         tb.noisingInvVariance[r] = 1.0 / (1.0 - ratio);
         if (fin) {
           // score_r at x_0 is β ∇R(x_0): x̂0 = x itself, no γ
-          tb.x0FromSamplePrev[r] = 1.0;
-          tb.x0FromOutputPrev[r] = 0.0;
-          tb.rewardWeightPrev[r] = beta;
+          tb.x0FromSampleNext[r] = 1.0;
+          tb.x0FromOutputNext[r] = 0.0;
+          tb.rewardWeightNext[r] = beta;
         } else {
-          tb.x0FromSamplePrev[r] = prevCoef[0];
-          tb.x0FromOutputPrev[r] = prevCoef[1];
-          tb.rewardWeightPrev[r] = weighting.gamma(sampler.step(steps[k] + 1).alphaCumprod()) * beta;
+          tb.x0FromSampleNext[r] = prevCoef[0];
+          tb.x0FromOutputNext[r] = prevCoef[1];
+          tb.rewardWeightNext[r] = weighting.gamma(sampler.step(steps[k] + 1).alphaCumprod()) * beta;
         }
       }
     }
@@ -140,17 +145,17 @@ public final class TransitionBatch {
     if (from < 0 || to > rows() || from >= to) {
       throw new IllegalArgumentException("rows [" + from + ", " + to + ") of a batch of " + rows());
     }
-    TransitionBatch s = new TransitionBatch(Columns.rows(xT, from, to), Columns.rows(xPrev, from, to),
+    TransitionBatch s = new TransitionBatch(Columns.rows(xT, from, to), Columns.rows(xNext, from, to),
         Columns.rows(epsOld, from, to), Columns.rows(condition, from, to), to - from, rank);
     int n = to - from;
     System.arraycopy(t, from, s.t, 0, n);
-    System.arraycopy(tPrev, from, s.tPrev, 0, n);
+    System.arraycopy(tNext, from, s.tNext, 0, n);
     System.arraycopy(stepIndex, from, s.stepIndex, 0, n);
     System.arraycopy(isFinal, from, s.isFinal, 0, n);
     for (double[][] pair : new double[][][] {{meanFromSample, s.meanFromSample}, {meanFromOutput, s.meanFromOutput},
         {invVariance, s.invVariance}, {x0FromSampleT, s.x0FromSampleT}, {x0FromOutputT, s.x0FromOutputT},
-        {x0FromSamplePrev, s.x0FromSamplePrev}, {x0FromOutputPrev, s.x0FromOutputPrev},
-        {rewardWeightT, s.rewardWeightT}, {rewardWeightPrev, s.rewardWeightPrev}, {noisingScale, s.noisingScale},
+        {x0FromSampleNext, s.x0FromSampleNext}, {x0FromOutputNext, s.x0FromOutputNext},
+        {rewardWeightT, s.rewardWeightT}, {rewardWeightNext, s.rewardWeightNext}, {noisingScale, s.noisingScale},
         {noisingInvVariance, s.noisingInvVariance}}) {
       System.arraycopy(pair[0], from, pair[1], 0, n);
     }

@@ -17,8 +17,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Appends one JSON object per iteration to a file (JSON Lines), each line written as soon as its iteration
- * ends. Keys are the {@link IterationRecord} components in snake_case ({@code iteration},
- * {@code loss_forward}, {@code reward_mean}, {@code wall_millis}, ...), written by Jackson: numbers in the
+ * ends. Keys are those of {@link IterationRecord#toJson()} ({@code iteration}, {@code loss_<term>} per named
+ * loss term, {@code reward_mean}, {@code wall_millis}, ...), written by Jackson: numbers in the
  * JSON format whatever the default locale, a non-finite value as the string {@code "NaN"} /
  * {@code "Infinity"}. docs/metrics.md lists every key.
  *

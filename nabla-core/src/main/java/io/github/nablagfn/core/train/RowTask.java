@@ -1,47 +1,62 @@
 package io.github.nablagfn.core.train;
 
 import java.io.Serializable;
+import java.util.Objects;
 
 /**
  * One piece of an iteration's work that is split over the rows (trajectories) of the batch: what an
  * {@link Execution} runs on each share of rows with {@link NablaTrainer#computeRows(RowTask, int, int)}.
- * Plain data, so that it can be shipped to other processes.
- *
- * @param kind what to compute
- * @param iteration the iteration whose random streams are used
- * @param steps DDPO and NABLA_DB: the chosen transition steps (batch-level), else null
- * @param advantages DDPO: the advantage of every trajectory of the batch (B), else null
- * @param trajectory DDPO and NABLA_DB: the whole batch's trajectory ({@code s.i}, {@code o.i}), else null
- * @param conditions DDPO and NABLA_DB: the whole batch's conditions (B), or null
+ * Plain data, so that it can be shipped to other processes. Which tasks an iteration runs is the objective's
+ * choice: a single {@link SampleAndLoss} (the reward-backpropagation baselines; the ∇-DB family with one
+ * update per batch), or a {@link Sample} followed by one update task per inner epoch ({@link NablaDbUpdate},
+ * {@link DdpoUpdate}), which need the whole sampled batch.
  */
-public record RowTask(Kind kind, long iteration, int[] steps, double[] advantages, HostTensors trajectory,
-    long[] conditions) implements Serializable {
-
-  /** What a task computes for its rows. */
-  public enum Kind {
-    /** Sample the rows' trajectories and compute the objective's loss and gradients on them (∇-DB, backprop). */
-    GRADIENTS,
-    /** Sample the rows' trajectories and return them with their rewards (DDPO's first phase). */
-    SAMPLES,
-    /** DDPO's clipped surrogate and its gradient on given trajectories (one inner epoch). */
-    DDPO,
-    /** The ∇-DB family's loss and gradients on given trajectories and steps (one inner epoch). */
-    NABLA_DB
+public sealed interface RowTask extends Serializable {
+  /** An update task: computed on trajectories the iteration sampled before. */
+  sealed interface OnSampledBatch extends RowTask permits NablaDbUpdate, DdpoUpdate {
+    SampledBatch batch();
   }
 
-  public static RowTask gradients(long iteration) {
-    return new RowTask(Kind.GRADIENTS, iteration, null, null, null, null);
+  /** The iteration whose random streams the task uses. */
+  long iteration();
+
+  /** Sample the rows' trajectories with the current policy and compute the objective's loss and gradients on them. */
+  record SampleAndLoss(long iteration) implements RowTask {}
+
+  /** Sample the rows' trajectories and return them with their rewards. */
+  record Sample(long iteration) implements RowTask {}
+
+  /**
+   * The ∇-DB family's loss and gradients on the sampled batch's trajectories at the given transition steps (one
+   * inner epoch).
+   */
+  record NablaDbUpdate(long iteration, int[] steps, SampledBatch batch) implements OnSampledBatch {
+    public NablaDbUpdate {
+      Objects.requireNonNull(steps, "steps");
+      Objects.requireNonNull(batch, "batch");
+    }
   }
 
-  public static RowTask samples(long iteration) {
-    return new RowTask(Kind.SAMPLES, iteration, null, null, null, null);
+  /**
+   * DDPO's clipped surrogate and its gradient on the sampled batch's trajectories at the given steps, with the
+   * advantage of every trajectory of the batch (one inner epoch).
+   */
+  record DdpoUpdate(long iteration, int[] steps, SampledBatch batch, double[] advantages) implements OnSampledBatch {
+    public DdpoUpdate {
+      Objects.requireNonNull(steps, "steps");
+      Objects.requireNonNull(batch, "batch");
+      Objects.requireNonNull(advantages, "advantages");
+    }
   }
 
-  public static RowTask nablaDb(long iteration, int[] steps, HostTensors trajectory, long[] conditions) {
-    return new RowTask(Kind.NABLA_DB, iteration, steps, null, trajectory, conditions);
-  }
-
-  public static RowTask ddpo(long iteration, int[] steps, double[] advantages, HostTensors trajectory, long[] conditions) {
-    return new RowTask(Kind.DDPO, iteration, steps, advantages, trajectory, conditions);
+  /**
+   * Sampled trajectories: the states {@code s.0} … {@code s.N} and model outputs {@code o.0} … {@code o.N-1}
+   * (rows = trajectories) and, for a conditional policy, each row's condition ({@code null} for an
+   * unconditional one).
+   */
+  record SampledBatch(HostTensors trajectory, long[] conditions) implements Serializable {
+    public SampledBatch {
+      Objects.requireNonNull(trajectory, "trajectory");
+    }
   }
 }

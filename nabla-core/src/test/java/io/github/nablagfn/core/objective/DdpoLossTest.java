@@ -29,7 +29,7 @@ class DdpoLossTest {
     double total = 0;
     for (int r = 0; r < tb.rows(); r++) {
       double[] x = tb.xT.getRow(r).castTo(DataType.DOUBLE).toDoubleVector();
-      double[] xs = tb.xPrev.getRow(r).castTo(DataType.DOUBLE).toDoubleVector();
+      double[] xs = tb.xNext.getRow(r).castTo(DataType.DOUBLE).toDoubleVector();
       double[] eo = tb.epsOld.getRow(r).castTo(DataType.DOUBLE).toDoubleVector();
       double logp = 0;
       double logpOld = 0;
@@ -65,7 +65,7 @@ class DdpoLossTest {
     double total = 0;
     for (int r = 0; r < n; r++) {
       double[] x = tb.xT.getRow(r).castTo(DataType.DOUBLE).toDoubleVector();
-      double[] xs = tb.xPrev.getRow(r).castTo(DataType.DOUBLE).toDoubleVector();
+      double[] xs = tb.xNext.getRow(r).castTo(DataType.DOUBLE).toDoubleVector();
       double[] eo = tb.epsOld.getRow(r).castTo(DataType.DOUBLE).toDoubleVector();
       double mx = tb.meanFromSample[r];
       double mo = tb.meanFromOutput[r];
@@ -129,7 +129,7 @@ class DdpoLossTest {
     double[] gb = new double[D];
     for (int row = 0; row < tb.rows(); row++) {
       double[] x = tb.xT.getRow(row).castTo(DataType.DOUBLE).toDoubleVector();
-      double[] xs = tb.xPrev.getRow(row).castTo(DataType.DOUBLE).toDoubleVector();
+      double[] xs = tb.xNext.getRow(row).castTo(DataType.DOUBLE).toDoubleVector();
       double[] eo = tb.epsOld.getRow(row).castTo(DataType.DOUBLE).toDoubleVector();
       for (int i = 0; i < D; i++) {
         double mu = tb.meanFromSample[row] * x[i] + tb.meanFromOutput[row] * eo[i];

@@ -93,7 +93,7 @@ class LinearGaussianBalanceTest {
       TransitionBatch b = TransitionBatch.of(s.sampler(), randomStates(50, 8, Rng.of(seed)), all(50),
           RewardWeighting.ALPHA_BAR, beta);
       ResidualNablaDbLoss.Scores scores = s.loss().scores(b);
-      double fwd = s.loss().compute(b, scores).terms().forward();
+      double fwd = s.loss().compute(b, scores).terms().forwardBalance();
       // score_pf is ~|x_s − μ|/σ² (up to 2e4 on the last step); float32 rounding of each term is
       // ~1e-6 relative, so compare with the mean square of score_pf_ref.
       double scale = scores.scorePfRef().mul(scores.scorePfRef()).meanNumber().doubleValue();
@@ -115,7 +115,7 @@ class LinearGaussianBalanceTest {
       Setup s = setup(n, beta);
       Trajectory traj = io.github.nablagfn.core.testing.Trajectories.sample(s.reference(), s.sampler(), 4, n);
       TransitionBatch b = TransitionBatch.of(s.sampler(), traj, all(n), RewardWeighting.ALPHA_BAR, beta);
-      double bwd = s.loss().compute(b).terms().backward();
+      double bwd = s.loss().compute(b).terms().backwardBalance();
       // closed form: residual (c_t − A_t c_s)·a per row, A_t = meanFromSample + meanFromOutput·slope_t
       double sum = 0;
       for (int i = 0; i < n; i++) {

@@ -40,8 +40,8 @@ class ResidualNablaDbLossTest {
     Trajectory traj = Trajectories.sample(policy, SAMPLER, 6, 3);
     TransitionBatch b = TransitionBatch.of(SAMPLER, traj, new int[] {1, 4, 9}, RewardWeighting.ALPHA_BAR, 0.0);
     ResidualNablaDbLoss.Result r = loss.compute(b);
-    assertThat(r.terms().forward()).isZero();
-    assertThat(r.terms().backward()).isZero();
+    assertThat(r.terms().forwardBalance()).isZero();
+    assertThat(r.terms().backwardBalance()).isZero();
     assertThat(r.terms().terminal()).isZero();
     assertThat(r.terms().regulariser()).isZero();
     for (Map<String, INDArray> grads : List.of(r.policyGradients(), r.flowGradients())) {
@@ -113,7 +113,7 @@ class ResidualNablaDbLossTest {
         GaussianStep st = SAMPLER.step(steps[k]);
         boolean fin = steps[k] == 9;
         double[] x = b.xT.getRow(row).castTo(DataType.DOUBLE).toDoubleVector();
-        double[] xs = b.xPrev.getRow(row).castTo(DataType.DOUBLE).toDoubleVector();
+        double[] xs = b.xNext.getRow(row).castTo(DataType.DOUBLE).toDoubleVector();
         double[] epsP = affine(wp, bp, x);
         double[] epsR = affine(wr, br, x);
         double inv = 1 / st.variance();
@@ -170,12 +170,12 @@ class ResidualNablaDbLossTest {
       assertThat(fast.revPf()).as("parts are not computed on the fast path").isNull();
       assertRelMax("score_r_next", s.scoreRNext(), Nd4j.createFromArray(expScoreRNext), 1e-4);
       double fwd = fwdSum / (rows * d);
-      assertThat(loss.compute(b, s).terms().forward()).isCloseTo(fwd, within(1e-4 * fwd + 1e-9));
+      assertThat(loss.compute(b, s).terms().forwardBalance()).isCloseTo(fwd, within(1e-4 * fwd + 1e-9));
       ResidualNablaDbLoss capped = new ResidualNablaDbLoss(Objectives.residualNablaDb()
           .forwardWeighting(ForwardWeighting.capped(kappa)), policy, ref, null,
           new QuadraticReward(centre, width).scaled(beta));
       double fwdW = fwdCapped / (rows * d);
-      assertThat(capped.compute(b, s).terms().forward()).as("L_fwd with rows weighted min(1, κ²/s²)")
+      assertThat(capped.compute(b, s).terms().forwardBalance()).as("L_fwd with rows weighted min(1, κ²/s²)")
           .isCloseTo(fwdW, within(1e-4 * fwdW + 1e-12));
     });
   }
@@ -221,7 +221,7 @@ class ResidualNablaDbLossTest {
         double abarS = fin ? SCHEDULE.alphaCumprod(0) : SCHEDULE.alphaCumprod(SAMPLER.step(steps[k] + 1).timestep());
         double r2 = SCHEDULE.alphaCumprod(st.timestep()) / abarS;
         double[] x = b.xT.getRow(row).castTo(DataType.DOUBLE).toDoubleVector();
-        double[] xs = b.xPrev.getRow(row).castTo(DataType.DOUBLE).toDoubleVector();
+        double[] xs = b.xNext.getRow(row).castTo(DataType.DOUBLE).toDoubleVector();
         double[] eps = affine(wp, bp, x);
         // score_r(x_s): linear reward, γ_s β a^T x̂0 differentiated through the linear denoiser
         double[] scoreRNext = fin ? new double[] {beta * a[0], beta * a[1], beta * a[2]}
@@ -241,7 +241,7 @@ class ResidualNablaDbLossTest {
       assertRelMax("grad_{x_s} log P_B", s.scorePfRef(), Nd4j.createFromArray(expBase), 1e-5);
       assertRelMax("grad_{x_t} log P_B", s.revPfRef(), Nd4j.createFromArray(expRevBase), 1e-5);
       double fwd = fwdSum / (rows * d);
-      assertThat(loss.compute(b, s).terms().forward()).isCloseTo(fwd, within(1e-4 * fwd + 1e-9));
+      assertThat(loss.compute(b, s).terms().forwardBalance()).isCloseTo(fwd, within(1e-4 * fwd + 1e-9));
     });
   }
 
@@ -259,8 +259,8 @@ class ResidualNablaDbLossTest {
         new QuadraticReward(new double[] {0.5, -1}, 0.8).scaled(3.0)).compute(b);
     ResidualNablaDbLoss.Result chunked = new ResidualNablaDbLoss(objective, policy, reference, flow,
         new QuadraticReward(new double[] {0.5, -1}, 0.8).scaled(3.0)).rowsPerExecution(4).compute(b);
-    double[] a = {whole.terms().forward(), whole.terms().backward(), whole.terms().terminal(), whole.terms().regulariser()};
-    double[] c = {chunked.terms().forward(), chunked.terms().backward(), chunked.terms().terminal(),
+    double[] a = {whole.terms().forwardBalance(), whole.terms().backwardBalance(), whole.terms().terminal(), whole.terms().regulariser()};
+    double[] c = {chunked.terms().forwardBalance(), chunked.terms().backwardBalance(), chunked.terms().terminal(),
         chunked.terms().regulariser()};
     for (int i = 0; i < 4; i++) {
       assertThat(a[i]).as("term %d", i).isPositive();
@@ -331,14 +331,14 @@ class ResidualNablaDbLossTest {
         double h = 1e-2;
         double orig = p.getDouble(idx);
         p.putScalar(idx, orig + h);
-        double plus = loss.compute(b, s).terms().forward();
+        double plus = loss.compute(b, s).terms().forwardBalance();
         p.putScalar(idx, orig - h);
-        double minus = loss.compute(b, s).terms().forward();
+        double minus = loss.compute(b, s).terms().forwardBalance();
         p.putScalar(idx, orig);
         double fd = (plus - minus) / (2 * h);
         double an = g.getDouble(idx);
         assertThat(an).as("dL_fwd/d%s[%d]: finite difference %g", name, idx, fd)
-            .isCloseTo(fd, within(0.02 * Math.abs(fd) + 1e-3 * r.terms().forward() + 1e-6));
+            .isCloseTo(fd, within(0.02 * Math.abs(fd) + 1e-3 * r.terms().forwardBalance() + 1e-6));
         checked++;
       }
     }

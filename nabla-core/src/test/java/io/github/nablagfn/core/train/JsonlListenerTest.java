@@ -17,7 +17,8 @@ class JsonlListenerTest {
   @TempDir Path dir;
 
   private static IterationRecord record(long i) {
-    return new IterationRecord(i, 0.5 * i, 0, 0, 0, 0.5 * i, i, 0, 1, 0, true, 10);
+    return new IterationRecord(i, LossTerms.of("forward_balance", 0.5 * i, "backward_balance", 0.0, "terminal", 0.0,
+        "regulariser", 0.0), LossTerms.none(), 0.5 * i, i, 0, 1, 0, true, 10);
   }
 
   private static List<Long> iterations(Path file) throws Exception {

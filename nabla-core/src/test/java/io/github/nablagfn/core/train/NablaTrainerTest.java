@@ -104,13 +104,13 @@ class NablaTrainerTest {
     NablaTrainer single = builder().build();
     single.fit(2);
     for (IterationRecord r : single.history().records()) {
-      assertThat(Math.abs(r.lossRegulariser())).as("one update: the policy against itself").isLessThan(0.1 * 1e-10);
+      assertThat(Math.abs(r.term("regulariser"))).as("one update: the policy against itself").isLessThan(0.1 * 1e-10);
     }
     NablaTrainer inner = builder().objective(Objectives.residualNablaDb().timestepFraction(0.2).regScale(0.1)
         .innerEpochs(3)).build();
     inner.fit(2);
     for (IterationRecord r : inner.history().records()) {
-      assertThat(r.lossRegulariser()).as("third update: the policy has moved").isGreaterThan(1e-9);
+      assertThat(r.term("regulariser")).as("third update: the policy has moved").isGreaterThan(1e-9);
       assertThat(r.applied()).isTrue();
     }
     // the batch (sampled before any update of the iteration) is the single-update run's: same rewards
@@ -287,7 +287,7 @@ class NablaTrainerTest {
     NablaTrainer t = builder().reward(nanReward().scaled(1.0)).build();
     INDArray before = t.policy().parameters().get("mlp.0.weight").dup();
     assertThatThrownBy(t::step).isInstanceOf(NonFiniteException.class)
-        .hasMessageContaining("iteration 0").hasMessageContaining("loss_fwd is NaN");
+        .hasMessageContaining("iteration 0").hasMessageContaining("loss_forward_balance is NaN");
     assertThat(t.policy().parameters().get("mlp.0.weight")).isEqualTo(before);
   }
 
@@ -372,14 +372,14 @@ class NablaTrainerTest {
     for (int i = 0; i < 3; i++) {
       JsonNode n = json.readTree(lines.get(i));
       assertThat(n.get("iteration").asLong()).isEqualTo(i);
-      assertThat(n.get("loss_forward").isNumber()).isTrue();
+      assertThat(n.get("loss_forward_balance").isNumber()).isTrue();
       assertThat(n.get("reward_mean").isNumber()).isTrue();
     }
     // one schema: the keys are the record's components in snake_case, nothing else
     java.util.Set<String> keys = new java.util.TreeSet<>();
     json.readTree(lines.get(0)).fieldNames().forEachRemaining(keys::add);
-    assertThat(keys).containsExactlyInAnyOrder("iteration", "loss_forward", "loss_backward", "loss_terminal",
-        "loss_regulariser", "loss", "reward_mean", "reward_std", "grad_norm_policy", "grad_norm_flow", "applied",
+    assertThat(keys).containsExactlyInAnyOrder("iteration", "loss_forward_balance", "loss_backward_balance",
+        "loss_terminal", "loss_regulariser", "loss", "reward_mean", "reward_std", "grad_norm_policy", "grad_norm_flow", "applied",
         "wall_millis");
   }
 
@@ -432,7 +432,7 @@ class NablaTrainerTest {
   @Test
   void stratifiedStepsTakeOnePerStratumAndAlwaysTheFinalStep() {
     for (long seed = 0; seed < 50; seed++) {
-      int[] s = NablaTrainer.stratifiedSteps(50, 5, Rng.of(seed));
+      int[] s = StepSelector.stratified(50, 5, Rng.of(seed));
       assertThat(s).hasSize(5);
       // 4 strata over steps 0..48: [0, 12), [12, 24), [24, 36), [36, 49)
       int[] lo = {0, 12, 24, 36, 49};
@@ -441,8 +441,8 @@ class NablaTrainerTest {
       }
       assertThat(s[4]).isEqualTo(49);
     }
-    assertThat(NablaTrainer.stratifiedSteps(10, 10, Rng.of(1))).containsExactly(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
-    assertThat(NablaTrainer.stratifiedSteps(10, 1, Rng.of(1))).containsExactly(9);
+    assertThat(StepSelector.stratified(10, 10, Rng.of(1))).containsExactly(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
+    assertThat(StepSelector.stratified(10, 1, Rng.of(1))).containsExactly(9);
   }
 
   /**
@@ -456,7 +456,7 @@ class NablaTrainerTest {
     int[] count = new int[n];
     Rng rng = Rng.of(17);
     for (int d = 0; d < draws; d++) {
-      for (int s : NablaTrainer.stratifiedSteps(n, k, rng.fork("draw", d))) {
+      for (int s : StepSelector.stratified(n, k, rng.fork("draw", d))) {
         count[s]++;
       }
     }
@@ -510,10 +510,10 @@ class NablaTrainerTest {
   void trainingWithoutAFlowTrainsOnlyTheForwardTerm() {
     NablaTrainer t = builder().flow(FlowModel.none()).build();
     t.fit(2);
-    assertThat(t.history().last().lossBackward()).isZero();
-    assertThat(t.history().last().lossTerminal()).isZero();
+    assertThat(t.history().last().term("backward_balance")).isZero();
+    assertThat(t.history().last().term("terminal")).isZero();
     assertThat(t.history().last().gradNormFlow()).isZero();
-    assertThat(t.history().last().lossForward()).isPositive();
+    assertThat(t.history().last().term("forward_balance")).isPositive();
   }
 
   /**
@@ -525,8 +525,8 @@ class NablaTrainerTest {
     NablaTrainer t = builder().objective(Objectives.nablaDb().timestepFraction(0.2)).checkpointDir(dir)
         .checkpointEvery(2).build();
     t.fit(2);
-    assertThat(t.history().last().lossForward()).isPositive().isFinite();
-    assertThat(t.history().last().lossBackward()).isPositive().isFinite();
+    assertThat(t.history().last().term("forward_balance")).isPositive().isFinite();
+    assertThat(t.history().last().term("backward_balance")).isPositive().isFinite();
     assertThatThrownBy(() -> builder().checkpointDir(dir).build().fit(1))
         .hasMessageContaining("objective");
   }
@@ -546,7 +546,11 @@ class NablaTrainerTest {
     double first = r.subList(0, 5).stream().mapToDouble(IterationRecord::rewardMean).average().orElseThrow();
     double last = r.subList(20, 25).stream().mapToDouble(IterationRecord::rewardMean).average().orElseThrow();
     assertThat(last).as("%s: reward %s -> %s", objective.name(), first, last).isGreaterThan(first + 0.1);
-    assertThat(t.history().last().lossBackward()).isZero();
+    // one named term, the whole loss: "reward" (−mean R) for the backpropagation baselines, "surrogate" for DDPO
+    IterationRecord lastRecord = t.history().last();
+    assertThat(lastRecord.terms().names()).containsExactly(
+        objective instanceof io.github.nablagfn.core.objective.Ddpo ? "surrogate" : "reward");
+    assertThat(lastRecord.terms().total()).isEqualTo(lastRecord.loss());
     assertThatThrownBy(() -> t.logFlowScore(Rng.of(1).gaussian(2, 2), 0, null)).hasMessageContaining("no log-flow");
     assertThatThrownBy(() -> NablaTrainer.builder().policy(policy()).sampler(SAMPLER)
         .reward(new LinearReward(new double[] {1, 0})).objective(objective).flow(FlowModel.of(flowNet())).build())

@@ -210,9 +210,9 @@ class TiltedGaussianMlpEndToEndTest {
     MlpDenoiser policy = (MlpDenoiser) base.copy();
     TrainingHistory history = trainer(policy, 0.0, 60).fit(60);
     assertThat(history.records()).allSatisfy(r -> {
-      assertThat(r.lossForward()).isZero();
-      assertThat(r.lossBackward()).isZero();
-      assertThat(r.lossTerminal()).isZero();
+      assertThat(r.term("forward_balance")).isZero();
+      assertThat(r.term("backward_balance")).isZero();
+      assertThat(r.term("terminal")).isZero();
     });
     Map<String, INDArray> before = base.parameters().asMap();
     policy.parameters().asMap().forEach((name, value) ->
