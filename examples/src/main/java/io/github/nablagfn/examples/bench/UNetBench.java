@@ -36,7 +36,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * Arguments: {@code [runs] [warmup]}. System properties: {@code bench.only} = a comma-separated list of
  * workloads (as the twin's {@code --only}); {@code bench.gcEvery=N} calls {@code System.gc()} after every
  * N-th timed call; {@code bench.profile=true} times every op of one more {@code nabla_step} iteration
- * ({@link io.github.nablagfn.core.runtime.OpProfile}) and prints the time per op group and the top ops;
+ * ({@link io.github.nablagfn.core.graph.OpProfile}) and prints the time per op group and the top ops;
  * {@code bench.helpers=false} switches ND4J's platform helpers (oneDNN) off, to measure what they bring.
  */
 public final class UNetBench {
@@ -125,11 +125,11 @@ public final class UNetBench {
 
   /** One more iteration of the trainer with every op timed; prints op groups and the top ops. */
   private static void profile(NablaTrainer trainer) {
-    io.github.nablagfn.core.runtime.OpProfile.start();
+    io.github.nablagfn.core.graph.OpProfile.start();
     long t0 = System.nanoTime();
     trainer.step();
     double wall = (System.nanoTime() - t0) / 1e6;
-    var report = io.github.nablagfn.core.runtime.OpProfile.stop();
+    var report = io.github.nablagfn.core.graph.OpProfile.stop();
     double ops = report.opNanos() / 1e6;
     System.out.printf(java.util.Locale.ROOT, "{\"profile\": \"nabla_step\", \"wall_ms\": %.1f, "
         + "\"graph_executions_ms\": %.1f, \"ops_ms\": %.1f}%n", wall, report.executionNanos() / 1e6, ops);

@@ -5,7 +5,7 @@ import io.github.nablagfn.core.io.Safetensors;
 import io.github.nablagfn.core.nn.GraphScope;
 import io.github.nablagfn.core.optim.AdamW;
 import io.github.nablagfn.core.optim.LearningRate;
-import io.github.nablagfn.core.runtime.GraphRuns;
+import io.github.nablagfn.core.graph.GraphRuns;
 import io.github.nablagfn.core.runtime.NablaRuntime;
 import io.github.nablagfn.core.runtime.Rng;
 import io.github.nablagfn.diffusion.data.Idx;

@@ -5,7 +5,7 @@ import io.github.nablagfn.core.model.DenoiserGraph;
 import io.github.nablagfn.core.nn.GraphScope;
 import io.github.nablagfn.core.nn.InputGradients;
 import io.github.nablagfn.core.reward.Reward;
-import io.github.nablagfn.core.runtime.GraphRuns;
+import io.github.nablagfn.core.graph.GraphRuns;
 import io.github.nablagfn.core.runtime.NablaRuntime;
 import io.github.nablagfn.core.runtime.Rng;
 import io.github.nablagfn.core.sampler.GaussianStep;

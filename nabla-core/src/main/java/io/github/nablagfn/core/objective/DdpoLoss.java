@@ -2,7 +2,7 @@ package io.github.nablagfn.core.objective;
 
 import io.github.nablagfn.core.model.Denoiser;
 import io.github.nablagfn.core.nn.GraphScope;
-import io.github.nablagfn.core.runtime.GraphRuns;
+import io.github.nablagfn.core.graph.GraphRuns;
 import io.github.nablagfn.core.runtime.NablaRuntime;
 import java.util.HashMap;
 import java.util.LinkedHashMap;

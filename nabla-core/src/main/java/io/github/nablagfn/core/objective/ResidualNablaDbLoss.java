@@ -4,7 +4,7 @@ import io.github.nablagfn.core.model.Denoiser;
 import io.github.nablagfn.core.nn.GraphScope;
 import io.github.nablagfn.core.nn.InputGradients;
 import io.github.nablagfn.core.reward.Reward;
-import io.github.nablagfn.core.runtime.GraphRuns;
+import io.github.nablagfn.core.graph.GraphRuns;
 import io.github.nablagfn.core.runtime.NablaRuntime;
 import java.util.HashMap;
 import java.util.LinkedHashMap;

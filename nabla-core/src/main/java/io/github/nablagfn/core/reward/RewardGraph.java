@@ -1,7 +1,7 @@
 package io.github.nablagfn.core.reward;
 
 import io.github.nablagfn.core.nn.GraphScope;
-import io.github.nablagfn.core.runtime.GraphRuns;
+import io.github.nablagfn.core.graph.GraphRuns;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;

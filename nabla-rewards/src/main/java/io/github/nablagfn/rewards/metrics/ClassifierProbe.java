@@ -1,7 +1,7 @@
 package io.github.nablagfn.rewards.metrics;
 
 import io.github.nablagfn.core.nn.GraphScope;
-import io.github.nablagfn.core.runtime.GraphRuns;
+import io.github.nablagfn.core.graph.GraphRuns;
 import io.github.nablagfn.rewards.classifier.Classifier;
 import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;

@@ -1,5 +1,6 @@
-package io.github.nablagfn.core.runtime;
+package io.github.nablagfn.core.graph;
 
+import io.github.nablagfn.core.runtime.NablaRuntime;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;

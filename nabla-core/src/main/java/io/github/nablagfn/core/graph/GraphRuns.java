@@ -1,4 +1,4 @@
-package io.github.nablagfn.core.runtime;
+package io.github.nablagfn.core.graph;
 
 import java.lang.reflect.Field;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package io.github.nablagfn.core.runtime;
+package io.github.nablagfn.core.graph;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,0 +1,14 @@
+/**
+ * How the library's SameDiff graphs are executed. {@code GraphRuns} runs every forward and gradient graph
+ * of the library, by a {@code GraphPlan} (compiled once per placeholder-shape signature, executed op by op
+ * into buffers of the calling thread's {@code PlanArena}; {@code -Dnabla.graphPlans=false} turns this off) or
+ * else by SameDiff's session with its arrays released during and after the run; {@code OpProfile} times every
+ * op of those runs. Each thread that runs graphs holds its own arena: about the peak of live intermediates of
+ * the largest graph it ran in the last 256 runs (slots shared by arrays of one type and length). A plan also
+ * rewrites a few ops where it can do the same with less: reshapes of op outputs are views, {@code add_bp} of
+ * equal shapes passes the output gradient on, a stride-1 {@code conv2d_bp} whose weight gradient nobody reads
+ * is a {@code deconv2d} ({@code -Dnabla.inputOnlyConvBackprop=false} keeps it), and arrays that backward ops
+ * read only for their shapes are freed after their last value read ({@code -Dnabla.shapeOnlyReads=false}
+ * keeps them).
+ */
+package io.github.nablagfn.core.graph;
