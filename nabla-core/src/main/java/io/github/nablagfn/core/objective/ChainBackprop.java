@@ -195,10 +195,9 @@ public final class ChainBackprop {
   private INDArray step(INDArray x, int timestep, INDArray c, double a, double b, INDArray d, INDArray g,
       Map<String, INDArray> grads) {
     int rows = Math.toIntExact(x.size(0));
-    int size = Columns.chunk(rowsPerExecution, rows);
     List<INDArray> gx = new ArrayList<>();
-    for (int from = 0; from < rows; from += size) {
-      int to = Math.min(rows, from + size);
+    RowChunks.forEach(rowsPerExecution, rows, (from, to, weight) -> {
+      // a vector–Jacobian product is a sum over rows, not a mean: chunks add up with weight 1
       double[] ts = new double[to - from];
       java.util.Arrays.fill(ts, timestep);
       double[] as = new double[to - from];
@@ -219,17 +218,9 @@ public final class ChainBackprop {
       vars.add("x");
       Map<String, INDArray> out = GraphRuns.gradients(vjp, ph, vars);
       gx.add(out.get("x"));
-      for (String name : policy.parameters().names()) {
-        INDArray pg = out.get(POLICY + name);
-        if (pg != null) {
-          grads.merge(name, pg.dup(), INDArray::addi);
-        } else {
-          grads.putIfAbsent(name, Nd4j.zeros(policy.parameters().get(name).dataType(),
-              policy.parameters().get(name).shape()));
-        }
-      }
+      RowChunks.addWeighted(grads, RowChunks.byParameter(out, POLICY, policy), 1.0);
       NablaRuntime.relieveMemory();
-    }
+    });
     return gx.size() == 1 ? gx.get(0) : Nd4j.concat(0, gx.toArray(INDArray[]::new));
   }
 }

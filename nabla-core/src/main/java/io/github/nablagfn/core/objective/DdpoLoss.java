@@ -56,17 +56,15 @@ public final class DdpoLoss {
 
   private SameDiff graph() {
     SameDiff g = SameDiff.create();
-    long[] shape = io.github.nablagfn.core.model.DenoiserGraph.withBatch(-1, policy.sampleShape());
-    SDVariable xT = g.placeHolder("x_t", DataType.FLOAT, shape);
-    SDVariable xNext = g.placeHolder("x_next", DataType.FLOAT, shape);
-    SDVariable epsOld = g.placeHolder("eps_old", DataType.FLOAT, shape);
-    SDVariable t = g.placeHolder("t", DataType.DOUBLE, -1);
-    SDVariable c = conditional ? g.placeHolder("c", DataType.INT64, -1) : null;
-    SDVariable mX = g.placeHolder("m_x", DataType.FLOAT, Columns.placeholderShape(rank));
-    SDVariable mO = g.placeHolder("m_o", DataType.FLOAT, Columns.placeholderShape(rank));
-    SDVariable invVar = g.placeHolder("inv_var", DataType.FLOAT, Columns.placeholderShape(rank));
+    TransitionInputs in = TransitionInputs.declare(g, policy.sampleShape(), conditional);
+    SDVariable xT = in.xT();
+    SDVariable xNext = in.xNext();
+    SDVariable epsOld = in.epsOld();
+    SDVariable mX = in.mX();
+    SDVariable mO = in.mO();
+    SDVariable invVar = in.invVar();
     SDVariable adv = g.placeHolder("adv", DataType.FLOAT, -1);
-    SDVariable eps = policy.forward(GraphScope.of(g, POLICY, policy.parameters()), xT, t, c);
+    SDVariable eps = policy.forward(GraphScope.of(g, POLICY, policy.parameters()), xT, in.t(), in.c());
     int[] dims = new int[rank - 1];
     for (int i = 0; i < dims.length; i++) {
       dims[i] = i + 1;
@@ -121,42 +119,22 @@ public final class DdpoLoss {
     for (int r = 0; r < rows; r++) {
       adv[r] = trajectoryAdvantages[r % batch];
     }
-    int size = Columns.chunk(rowsPerExecution, rows);
-    double loss = 0;
-    double dev = 0;
-    double clippedRows = 0;
+    double[] sums = new double[3]; // loss, Σ|ρ − 1|/rows, clipped rows
     Map<String, INDArray> grads = new LinkedHashMap<>();
-    for (int from = 0; from < rows; from += size) {
-      int to = Math.min(rows, from + size);
-      TransitionBatch part = size == rows ? b : b.slice(from, to);
-      double w = (double) (to - from) / rows;
-      Map<String, INDArray> ph = new HashMap<>();
-      ph.put("x_t", part.xT);
-      ph.put("x_next", part.xNext);
-      ph.put("eps_old", part.epsOld);
-      ph.put("t", TransitionBatch.doubles(part.t));
-      if (conditional) {
-        ph.put("c", part.condition);
-      }
-      ph.put("m_x", part.column(part.meanFromSample));
-      ph.put("m_o", part.column(part.meanFromOutput));
-      ph.put("inv_var", part.column(part.invVariance));
+    RowChunks.forEach(rowsPerExecution, rows, (from, to, w) -> {
+      TransitionBatch part = to - from == rows ? b : b.slice(from, to);
+      Map<String, INDArray> ph = TransitionInputs.feed(part, conditional);
       ph.put("adv", Nd4j.createFromArray(java.util.Arrays.copyOfRange(adv, from, to)).castTo(DataType.FLOAT));
       OutAndGrad og = GraphRuns.gradientsAndOutputs(sd, ph, List.of("loss", "ratio"), vars);
-      loss += w * og.getOutputs().get("loss").getDouble(0);
+      sums[0] += w * og.getOutputs().get("loss").getDouble(0);
       double[] ratio = og.getOutputs().get("ratio").castTo(DataType.DOUBLE).toDoubleVector();
       for (double r : ratio) {
-        dev += Math.abs(r - 1) / rows;
-        clippedRows += Math.abs(r - 1) > objective.clipRange() ? 1 : 0;
+        sums[1] += Math.abs(r - 1) / rows;
+        sums[2] += Math.abs(r - 1) > objective.clipRange() ? 1 : 0;
       }
-      for (String name : policy.parameters().names()) {
-        INDArray g = og.getGradients().get(POLICY + name);
-        INDArray scaled = g == null ? Nd4j.zeros(policy.parameters().get(name).dataType(),
-            policy.parameters().get(name).shape()) : g.mul(w);
-        grads.merge(name, scaled, INDArray::addi);
-      }
+      RowChunks.addWeighted(grads, RowChunks.byParameter(og.getGradients(), POLICY, policy), w);
       NablaRuntime.relieveMemory();
-    }
-    return new Result(loss, grads, dev, clippedRows / rows);
+    });
+    return new Result(sums[0], grads, sums[1], sums[2] / rows);
   }
 }

@@ -1,8 +1,6 @@
 package io.github.nablagfn.core.objective;
 
 import io.github.nablagfn.core.model.Denoiser;
-import io.github.nablagfn.core.nn.GraphScope;
-import io.github.nablagfn.core.nn.InputGradients;
 import io.github.nablagfn.core.reward.Reward;
 import io.github.nablagfn.core.graph.GraphRuns;
 import io.github.nablagfn.core.runtime.NablaRuntime;
@@ -10,7 +8,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.api.OutAndGrad;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -38,8 +35,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * for inspection and tests; the sums agree to float rounding.
  */
 public final class ResidualNablaDbLoss {
-  private static final String POLICY = "policy.";
-  private static final String FLOW = "flow.";
+  private static final String POLICY = NablaDbGraphs.POLICY;
+  private static final String FLOW = NablaDbGraphs.FLOW;
 
   /**
    * The loss terms of one iteration, each a mean over elements and transitions: the forward balance L_fwd,
@@ -64,6 +61,7 @@ public final class ResidualNablaDbLoss {
       Scores scores) {}
 
   private final NablaDbObjective objective;
+  private final NablaDbGraphs graphs;
   private final Denoiser policy;
   private final Denoiser flow;
   private final boolean conditional;
@@ -91,11 +89,12 @@ public final class ResidualNablaDbLoss {
     this.flow = flow;
     this.conditional = policy.numClasses() > 0;
     this.rank = policy.sampleShape().length + 1;
-    this.policyBackward = scoreGraph(policy, reward);
+    this.graphs = new NablaDbGraphs(objective, policy, flow);
+    this.policyBackward = graphs.scoreGraph(policy, reward);
     // plain ∇-DB balances against the noising kernel, in closed form: no reference graph
-    this.referenceScores = objective.residual() ? scoreGraph(reference, null) : null;
-    this.rewardScores = rewardGraph(policy, reward);
-    this.loss = lossGraph();
+    this.referenceScores = objective.residual() ? graphs.scoreGraph(reference, null) : null;
+    this.rewardScores = graphs.rewardGraph(policy, reward);
+    this.loss = graphs.lossGraph();
     this.policyVars = policy.parameters().names().stream().map(n -> POLICY + n).toList();
     this.flowVars = flow == null ? List.of() : flow.parameters().names().stream().map(n -> FLOW + n).toList();
     NablaRuntime.quietly(() -> {
@@ -106,129 +105,6 @@ public final class ResidualNablaDbLoss {
       }
       return null;
     });
-  }
-
-  private long[] samplePlaceholder() {
-    return io.github.nablagfn.core.model.DenoiserGraph.withBatch(-1, policy.sampleShape());
-  }
-
-  private SDVariable conditionPlaceholder(SameDiff sd) {
-    return conditional ? sd.placeHolder("c", DataType.INT64, -1) : null;
-  }
-
-  /**
-   * ε(x), and log P_F(x_s | x) whose x-gradient is rev_pf; with a reward, log P_F + Σ_rows w_row ·
-   * R(x̂0(x, t)) (same placeholders as {@link #rewardGraph}), whose x-gradient is rev_pf + γβ∇R.
-   * Parameters are constants here.
-   */
-  private SameDiff scoreGraph(Denoiser net, Reward reward) {
-    SameDiff sd = SameDiff.create();
-    SDVariable x = sd.placeHolder("x", DataType.FLOAT, samplePlaceholder());
-    SDVariable t = sd.placeHolder("t", DataType.DOUBLE, -1);
-    SDVariable c = conditionPlaceholder(sd);
-    SDVariable xNext = sd.placeHolder("x_next", DataType.FLOAT, samplePlaceholder());
-    SDVariable mX = sd.placeHolder("m_x", DataType.FLOAT, Columns.placeholderShape(rank));
-    SDVariable mO = sd.placeHolder("m_o", DataType.FLOAT, Columns.placeholderShape(rank));
-    SDVariable invVar = sd.placeHolder("inv_var", DataType.FLOAT, Columns.placeholderShape(rank));
-    SDVariable xt = InputGradients.track(sd, x);
-    SDVariable out = net.forward(new GraphScope(sd, "net.", net.parameters(), false), xt, t, c);
-    out.rename("out");
-    SDVariable d = xNext.sub(xt.mul(mX).add(out.mul(mO)));
-    SDVariable logPf = d.mul(d).mul(invVar).sum().mul(-0.5).rename("log_pf");
-    if (reward == null) {
-      sd.setLossVariables("log_pf");
-      return sd;
-    }
-    SDVariable r = weightedReward(sd, reward, xt, out, c);
-    logPf.add(r).rename("log_pf_plus_reward");
-    sd.setLossVariables("log_pf_plus_reward");
-    return sd;
-  }
-
-  /** Σ_rows w_row · R(a_x x + a_o out): placeholders a_x, a_o (columns) and w (rows); R is "reward". */
-  private SDVariable weightedReward(SameDiff sd, Reward reward, SDVariable x, SDVariable out, SDVariable c) {
-    SDVariable aX = sd.placeHolder("a_x", DataType.FLOAT, Columns.placeholderShape(rank));
-    SDVariable aO = sd.placeHolder("a_o", DataType.FLOAT, Columns.placeholderShape(rank));
-    SDVariable w = sd.placeHolder("w", DataType.FLOAT, -1);
-    SDVariable x0 = x.mul(aX).add(out.mul(aO));
-    SDVariable r = reward.forward(new GraphScope(sd, "reward.", reward.parameters(), false), x0, c);
-    r.rename("reward");
-    return r.mul(w).sum();
-  }
-
-  /** Σ_rows w_row · R(x̂0_θ(x, t)); its x-gradient is γβ ∇R per row. */
-  private SameDiff rewardGraph(Denoiser net, Reward reward) {
-    SameDiff sd = SameDiff.create();
-    SDVariable x = sd.placeHolder("x", DataType.FLOAT, samplePlaceholder());
-    SDVariable t = sd.placeHolder("t", DataType.DOUBLE, -1);
-    SDVariable c = conditionPlaceholder(sd);
-    SDVariable xt = InputGradients.track(sd, x);
-    SDVariable out = net.forward(new GraphScope(sd, "net.", net.parameters(), false), xt, t, c);
-    weightedReward(sd, reward, xt, out, c).rename("weighted");
-    sd.setLossVariables("weighted");
-    return sd;
-  }
-
-  private SameDiff lossGraph() {
-    SameDiff sd = SameDiff.create();
-    SDVariable xT = sd.placeHolder("x_t", DataType.FLOAT, samplePlaceholder());
-    SDVariable xNext = sd.placeHolder("x_next", DataType.FLOAT, samplePlaceholder());
-    SDVariable t = sd.placeHolder("t", DataType.DOUBLE, -1);
-    SDVariable tNext = sd.placeHolder("t_next", DataType.DOUBLE, -1);
-    SDVariable c = conditionPlaceholder(sd);
-    SDVariable mX = sd.placeHolder("m_x", DataType.FLOAT, Columns.placeholderShape(rank));
-    SDVariable mO = sd.placeHolder("m_o", DataType.FLOAT, Columns.placeholderShape(rank));
-    SDVariable invVar = sd.placeHolder("inv_var", DataType.FLOAT, Columns.placeholderShape(rank));
-    SDVariable nonFinal = sd.placeHolder("non_final", DataType.FLOAT, Columns.placeholderShape(rank));
-    SDVariable fin = sd.placeHolder("final", DataType.FLOAT, Columns.placeholderShape(rank));
-    SDVariable epsRef = objective.residual() ? sd.placeHolder("eps_ref", DataType.FLOAT, samplePlaceholder()) : null;
-    SDVariable scoreRNext = sd.placeHolder("score_r_next", DataType.FLOAT, samplePlaceholder());
-    SDVariable policyBwd = sd.placeHolder("policy_bwd", DataType.FLOAT, samplePlaceholder());
-    SDVariable revPfRef = sd.placeHolder("rev_pf_ref", DataType.FLOAT, samplePlaceholder());
-    SDVariable epsOld = sd.placeHolder("eps_old", DataType.FLOAT, samplePlaceholder());
-
-    // 1. policy: ε_θ(x_t), μ_θ = m_x x_t + m_o ε, score_pf = −(x_s − μ_θ)/σ²
-    GraphScope theta = GraphScope.of(sd, POLICY, policy.parameters());
-    SDVariable eps = policy.forward(theta, xT, t, c);
-    SDVariable scorePf = xT.mul(mX).add(eps.mul(mO)).sub(xNext).mul(invVar);
-    // score_pf_ref with the very same ops, so θ = ref gives a difference of exactly 0; plain ∇-DB feeds
-    // ∇_{x_s} log P_B(x_t | x_s) instead
-    SDVariable scorePfRef = objective.residual() ? xT.mul(mX).add(epsRef.mul(mO)).sub(xNext).mul(invVar)
-        : sd.placeHolder("score_base", DataType.FLOAT, samplePlaceholder());
-    // 2. flow: G = g_φ(x_s, t_s) (t_s = 0 on the final step, where x_s = x_0), g_t = g_φ(x_t, t)
-    SDVariable fwdTarget = scorePfRef.add(scoreRNext);
-    if (flow != null) {
-      GraphScope phi = GraphScope.of(sd, FLOW, flow.parameters());
-      SDVariable g = flow.forward(phi, xNext, tNext, c);
-      fwdTarget = fwdTarget.add(g.mul(nonFinal)); // g_φ(x_0) := 0 in the forward balance
-      SDVariable gT = flow.forward(phi, xT, t, c);
-      SDVariable bwd = policyBwd.sub(revPfRef).add(gT); // rev_pf + γβ∇R(x̂0(x_t)) − rev_pf_ref + g_φ(x_t)
-      bwd.mul(bwd).mean().rename("loss_backward_balance");
-      g.mul(g).mul(fin).mean().rename("loss_terminal");
-    } else {
-      sd.constant("loss_backward_balance", Nd4j.scalar(0f));
-      sd.constant("loss_terminal", Nd4j.scalar(0f));
-    }
-    // 3. forward balance and the prior regulariser
-    SDVariable fwd = scorePf.sub(fwdTarget);
-    if (weighted()) {
-      // each row's residual in the unit ForwardWeighting names: its squares times a per-row weight
-      SDVariable fwdW = sd.placeHolder("fwd_w", DataType.FLOAT, Columns.placeholderShape(rank));
-      fwd.mul(fwd).mul(fwdW).mean().rename("loss_forward_balance");
-    } else {
-      fwd.mul(fwd).mean().rename("loss_forward_balance");
-    }
-    SDVariable dEps = eps.sub(epsOld);
-    dEps.mul(dEps).mean().mul(objective.regScale()).rename("loss_regulariser");
-    sd.getVariable("loss_forward_balance").add(sd.getVariable("loss_backward_balance"))
-        .add(sd.getVariable("loss_terminal")).add(sd.getVariable("loss_regulariser")).rename("loss");
-    sd.setLossVariables("loss");
-    return sd;
-  }
-
-  /** Whether L_fwd weights its rows (score units, the default, build the paper's graph unchanged). */
-  private boolean weighted() {
-    return !objective.forwardWeighting().isScore();
   }
 
   private Map<String, INDArray> scorePlaceholders(TransitionBatch b, INDArray x, int[] t) {
@@ -278,14 +154,11 @@ public final class ResidualNablaDbLoss {
   }
 
   private Scores scores(TransitionBatch b, boolean detailed) {
-    int size = chunk(b);
-    if (size >= b.rows()) {
+    if (chunk(b) >= b.rows()) {
       return scoresOnce(b, detailed);
     }
     List<Scores> parts = new java.util.ArrayList<>();
-    for (int from = 0; from < b.rows(); from += size) {
-      parts.add(scoresOnce(b.slice(from, Math.min(b.rows(), from + size)), detailed));
-    }
+    RowChunks.forEach(rowsPerExecution, b.rows(), (from, to, w) -> parts.add(scoresOnce(b.slice(from, to), detailed)));
     return new Scores(stack(parts, Scores::epsRef), stack(parts, Scores::scorePfRef),
         stack(parts, Scores::policyBackward), stack(parts, Scores::revPf), stack(parts, Scores::revPfRef),
         stack(parts, Scores::scoreR), stack(parts, Scores::scoreRNext), stack(parts, Scores::rewardNext));
@@ -349,7 +222,7 @@ public final class ResidualNablaDbLoss {
   private synchronized SameDiff policyScores() {
     if (policyScores == null) {
       policyScores = NablaRuntime.quietly(() -> {
-        SameDiff sd = scoreGraph(policy, null);
+        SameDiff sd = graphs.scoreGraph(policy, null);
         sd.createGradFunction();
         return sd;
       });
@@ -385,52 +258,27 @@ public final class ResidualNablaDbLoss {
 
   /** Loss terms and gradients with the stop-gradient inputs {@code s} held fixed. */
   public Result compute(TransitionBatch b, Scores s) {
-    int size = chunk(b);
-    if (size >= b.rows()) {
+    if (chunk(b) >= b.rows()) {
       return computeOnce(b, s);
     }
-    double fwd = 0;
-    double bwd = 0;
-    double term = 0;
-    double reg = 0;
-    Map<String, INDArray> gPolicy = null;
-    Map<String, INDArray> gFlow = null;
-    for (int from = 0; from < b.rows(); from += size) {
-      int to = Math.min(b.rows(), from + size);
-      double w = (double) (to - from) / b.rows();
+    double[] terms = new double[4]; // forward balance, backward balance, terminal, regulariser
+    Map<String, INDArray> gPolicy = new LinkedHashMap<>();
+    Map<String, INDArray> gFlow = new LinkedHashMap<>();
+    RowChunks.forEach(rowsPerExecution, b.rows(), (from, to, w) -> {
       Result r = computeOnce(b.slice(from, to), slice(s, from, to));
-      fwd += w * r.terms().forwardBalance();
-      bwd += w * r.terms().backwardBalance();
-      term += w * r.terms().terminal();
-      reg += w * r.terms().regulariser();
-      gPolicy = accumulate(gPolicy, r.policyGradients(), w);
-      gFlow = accumulate(gFlow, r.flowGradients(), w);
-    }
-    return new Result(new Terms(fwd, bwd, term, reg), gPolicy, gFlow, s);
-  }
-
-  private static Map<String, INDArray> accumulate(Map<String, INDArray> sum, Map<String, INDArray> g, double w) {
-    if (sum == null) {
-      Map<String, INDArray> m = new LinkedHashMap<>();
-      g.forEach((k, v) -> m.put(k, v.mul(w)));
-      return m;
-    }
-    g.forEach((k, v) -> sum.get(k).addi(v.mul(w)));
-    return sum;
+      terms[0] += w * r.terms().forwardBalance();
+      terms[1] += w * r.terms().backwardBalance();
+      terms[2] += w * r.terms().terminal();
+      terms[3] += w * r.terms().regulariser();
+      RowChunks.addWeighted(gPolicy, r.policyGradients(), w);
+      RowChunks.addWeighted(gFlow, r.flowGradients(), w);
+    });
+    return new Result(new Terms(terms[0], terms[1], terms[2], terms[3]), gPolicy, gFlow, s);
   }
 
   private Result computeOnce(TransitionBatch b, Scores s) {
-    Map<String, INDArray> ph = new HashMap<>();
-    ph.put("x_t", b.xT);
-    ph.put("x_next", b.xNext);
-    ph.put("t", TransitionBatch.doubles(b.t));
+    Map<String, INDArray> ph = TransitionInputs.feed(b, conditional);
     ph.put("t_next", TransitionBatch.doubles(b.tNext));
-    if (conditional) {
-      ph.put("c", b.condition);
-    }
-    ph.put("m_x", b.column(b.meanFromSample));
-    ph.put("m_o", b.column(b.meanFromOutput));
-    ph.put("inv_var", b.column(b.invVariance));
     ph.put("non_final", b.mask(false));
     ph.put("final", b.mask(true));
     if (objective.residual()) {
@@ -441,8 +289,7 @@ public final class ResidualNablaDbLoss {
     ph.put("score_r_next", s.scoreRNext());
     ph.put("policy_bwd", s.policyBackward());
     ph.put("rev_pf_ref", s.revPfRef());
-    ph.put("eps_old", b.epsOld);
-    if (weighted()) {
+    if (graphs.weighted()) {
       double[] w = new double[b.rows()];
       for (int i = 0; i < w.length; i++) {
         w[i] = objective.forwardWeighting().weight(b.meanFromOutput[i], b.invVariance[i]);
@@ -458,20 +305,8 @@ public final class ResidualNablaDbLoss {
     Terms terms = new Terms(out.get("loss_forward_balance").getDouble(0),
         out.get("loss_backward_balance").getDouble(0), out.get("loss_terminal").getDouble(0),
         out.get("loss_regulariser").getDouble(0));
-    return new Result(terms, strip(og.getGradients(), POLICY, policy), strip(og.getGradients(), FLOW, flow), s);
-  }
-
-  private static Map<String, INDArray> strip(Map<String, INDArray> grads, String prefix, Denoiser net) {
-    Map<String, INDArray> m = new LinkedHashMap<>();
-    if (net == null) {
-      return m;
-    }
-    for (String name : net.parameters().names()) {
-      INDArray g = grads.get(prefix + name);
-      // a parameter no loss term reaches has zero gradient (SameDiff returns none)
-      m.put(name, g != null ? g : Nd4j.zeros(net.parameters().get(name).dataType(), net.parameters().get(name).shape()));
-    }
-    return m;
+    return new Result(terms, RowChunks.byParameter(og.getGradients(), POLICY, policy),
+        RowChunks.byParameter(og.getGradients(), FLOW, flow), s);
   }
 
   /**
