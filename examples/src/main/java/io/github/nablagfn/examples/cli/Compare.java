@@ -11,8 +11,10 @@ import java.util.Map;
 import java.util.function.ToDoubleFunction;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
+import picocli.CommandLine.IModelTransformer;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code nabla compare}: the same base model, reward, β, iteration budget and evaluation set for every
@@ -21,11 +23,26 @@ import picocli.CommandLine.Option;
  * writes {@code summary.md} (mean ± std over seeds of the final reward, accuracy, diversity and FID to
  * base, and the wall time) and plots of reward against iteration and of diversity and FID against reward.
  */
-@Command(name = "compare", mixinStandardHelpOptions = true,
+@Command(name = "compare", mixinStandardHelpOptions = true, modelTransformer = Compare.Options.class,
     description = "Run several objectives × seeds with one budget and summarise reward, diversity and FID to base.")
 final class Compare implements Callable<Integer> {
-  @Mixin
-  SettingsOptions options;
+  @Spec
+  CommandSpec spec;
+
+  /** Compare's defaults: finetune's under the name "compare". */
+  static RunSettings defaults() {
+    RunSettings d = new RunSettings();
+    d.name = "compare";
+    return d;
+  }
+
+  /** Adds the settings' options with compare's defaults. */
+  static final class Options implements IModelTransformer {
+    @Override
+    public CommandSpec transform(CommandSpec spec) {
+      return SettingsOptions.addTo(spec, defaults());
+    }
+  }
 
   @Option(names = "--methods", split = ",", description = "Objectives (default: all seven)")
   List<String> methods = RunSettings.OBJECTIVES;
@@ -39,8 +56,7 @@ final class Compare implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    RunSettings defaults = new RunSettings();
-    defaults.name = "compare";
+    RunSettings defaults = defaults();
     if (quick) {
       defaults.iterations = 4;
       defaults.batch = 2;
@@ -49,7 +65,7 @@ final class Compare implements Callable<Integer> {
       defaults.evalPerClass = 2;
     }
     int seeds = seedsOption != null ? seedsOption : quick ? 1 : 3;
-    RunSettings base = options.resolve(defaults);
+    RunSettings base = SettingsOptions.resolve(spec.commandLine().getParseResult(), defaults);
     if (seeds < 1) {
       throw new IllegalArgumentException("--seeds = " + seeds + "; expected >= 1");
     }
@@ -63,7 +79,7 @@ final class Compare implements Callable<Integer> {
     Map<String, double[]> seconds = new LinkedHashMap<>();
     for (String m : methods) {
       for (int seed = 0; seed < seeds; seed++) {
-        RunSettings s = copy(base);
+        RunSettings s = RunSettings.copy(base);
         s.objective = m;
         s.seed = seed;
         s.runsDir = root.toString();
@@ -87,10 +103,6 @@ final class Compare implements Callable<Integer> {
     return 0;
   }
 
-  private static RunSettings copy(RunSettings s) {
-    var json = new com.fasterxml.jackson.databind.ObjectMapper();
-    return json.convertValue(json.valueToTree(s), RunSettings.class);
-  }
 
   private static String meanStd(double[] v) {
     double m = Arrays.stream(v).average().orElse(Double.NaN);

@@ -322,7 +322,7 @@ final class FinetuneRun {
 
   private static void writeConfig(Path file, RunSettings s) throws IOException {
     ObjectMapper json = new ObjectMapper();
-    ObjectNode c = json.valueToTree(s);
+    ObjectNode c = s.toJson();
     c.put("threads", NablaRuntime.threads());
     if (s.base == null) {
       c.put("base", "shipped: examples/src/main/resources" + BASE_RESOURCE);

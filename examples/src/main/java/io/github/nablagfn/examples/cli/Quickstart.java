@@ -2,7 +2,9 @@ package io.github.nablagfn.examples.cli;
 
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
+import picocli.CommandLine.IModelTransformer;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
 /**
  * The main job: {@code finetune} under the name "quickstart": the shipped class-conditional digit model,
@@ -16,25 +18,36 @@ import picocli.CommandLine.Mixin;
  * same flags as {@code finetune}, or by a {@code --config} file read over these defaults; docs/trainer.md
  * gives the measurements behind these choices.
  */
-@Command(name = "quickstart", mixinStandardHelpOptions = true,
-    description = {"Fine-tune the shipped digit model to the shipped classifier reward and write runs/quickstart/.",
-        "Quickstart's own defaults (the options below list finetune's): --beta 30, --forward-cap 5, "
-            + "--lora-targets all, --lr 2e-3, --warmup 10, --eval-per-class 20, --eval-every 20."})
+@Command(name = "quickstart", mixinStandardHelpOptions = true, modelTransformer = Quickstart.Options.class,
+    description = "Fine-tune the shipped digit model to the shipped classifier reward and write runs/quickstart/.")
 final class Quickstart implements Callable<Integer> {
-  @Mixin
-  SettingsOptions options;
+  @Spec
+  CommandSpec spec;
+
+  /** Quickstart's defaults: finetune's with the choices above. */
+  static RunSettings defaults() {
+    RunSettings d = new RunSettings();
+    d.name = "quickstart";
+    d.loraTargets = "all";
+    d.lr = 2e-3;
+    d.forwardCap = 5.0;
+    d.beta = 30;
+    d.warmup = 10;
+    d.evalPerClass = 20;
+    d.evalEvery = 20;
+    return d;
+  }
+
+  /** Adds the settings' options with quickstart's defaults (so its help shows them). */
+  static final class Options implements IModelTransformer {
+    @Override
+    public CommandSpec transform(CommandSpec spec) {
+      return SettingsOptions.addTo(spec, defaults());
+    }
+  }
 
   @Override
   public Integer call() throws Exception {
-    RunSettings defaults = new RunSettings();
-    defaults.name = "quickstart";
-    defaults.loraTargets = "all";
-    defaults.lr = 2e-3;
-    defaults.forwardCap = 5.0;
-    defaults.beta = 30;
-    defaults.warmup = 10;
-    defaults.evalPerClass = 20;
-    defaults.evalEvery = 20;
-    return FinetuneRun.run(options.resolve(defaults));
+    return FinetuneRun.run(SettingsOptions.resolve(spec.commandLine().getParseResult(), defaults()));
   }
 }

@@ -11,9 +11,10 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * The settings of a fine-tuning run, from a JSON or YAML file and/or flags, with defaults. Field names are
- * the file's keys and, in kebab case, the flags'. {@link #validate()} names the field, its value and what
- * is allowed.
+ * The settings of a fine-tuning run, from a JSON or YAML file and/or flags, with defaults. Each setting is
+ * declared once, as a field marked {@link Setting}: the field's name is the file's key and, in kebab case,
+ * the flag; its initial value is the default (a subcommand such as quickstart changes some on its own copy).
+ * {@link #validate()} names the field, its value and what is allowed.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class RunSettings {
@@ -22,33 +23,86 @@ public final class RunSettings {
   static final List<String> REWARDS = List.of("classifier", "aesthetic", "ink", "symmetry", "jpeg");
   static final List<String> SAMPLERS = List.of("ddim", "ddpm", "sde-dpmpp");
 
+  @Setting("Run name: results go to <runs-dir>/<name>/")
   public String name = "run";
+  @Setting("Directory of the runs")
   public String runsDir = "runs";
-  public String base; // null: the shipped MNIST model
+  @Setting("Base model: a weights file, an adapter directory or a run directory (none: the shipped MNIST model)")
+  public String base;
+  @Setting("residual-nabla-db, nabla-db, refl, draft-k, draft-lv, alignprop, ddpo")
   public String objective = "residual-nabla-db";
+  @Setting("classifier (log p(c|x)), aesthetic, ink, symmetry, jpeg (ddpo only)")
   public String reward = "classifier";
+  @Setting("Reward scale β")
   public double beta = 100;
-  public int loraRank = 8; // 0: fine-tune every weight
-  public String loraTargets = "attention"; // or "all": every Linear and Conv2d weight
+  @Setting("LoRA rank; 0 = fine-tune every weight")
+  public int loraRank = 8;
+  @Setting("attention (the q/k/v and output projections) or all (every Linear and Conv2d weight)")
+  public String loraTargets = "attention";
+  @Setting("ddim, ddpm, sde-dpmpp")
   public String sampler = "ddim";
+  @Setting("DDIM stochasticity η, in (0, 1]")
   public double eta = 1.0;
+  @Setting("Sampling steps")
   public int steps = 50;
+  @Setting(value = "Trajectories per iteration", flag = "--batch")
   public int batch = 8;
+  @Setting("Seed of every random draw of the run")
   public long seed = 0;
+  @Setting("Fine-tuning iterations")
   public int iterations = 40;
+  @Setting("Policy learning rate")
   public double lr = 1e-3;
+  @Setting("Flow learning rate")
   public double flowLr = 1e-3;
-  public int warmup = 0; // iterations of linear policy learning-rate warm-up from 0 (0: constant lr)
-  public double timestepFraction = 0.1; // ∇-DB family: fraction of the steps trained per trajectory
-  public double regScale = 0; // ∇-DB family: λ of the prior regulariser λ‖ε_θ − ε_old‖²
-  public Double forwardCap; // ∇-DB family: κ of ForwardWeighting.capped(κ); null = score units (the paper's)
-  public int innerEpochs = 1; // ∇-DB family and DDPO: optimizer updates per sampled batch
+  @Setting("Iterations over which the policy learning rate rises linearly from 0 to --lr (0: constant; the "
+      + "flow's rate is constant)")
+  public int warmup = 0;
+  @Setting("∇-DB family: fraction of each trajectory's steps trained per iteration, in (0, 1] (the final step "
+      + "is always included)")
+  public double timestepFraction = 0.1;
+  @Setting("∇-DB family: λ of the regulariser λ‖ε_θ − ε_old‖² toward the outputs recorded while sampling; it "
+      + "acts from the second update of a batch on (--inner-epochs)")
+  public double regScale = 0;
+  @Setting("∇-DB family: κ > 0 weighs each transition's forward residual by min(1, κ²/s²), s = |m_o|/σ² its "
+      + "step's sensitivity to the network output, so the last steps stop drowning out the others (unset: the "
+      + "paper's score units)")
+  public Double forwardCap;
+  @Setting("∇-DB family and DDPO: optimizer updates per sampled batch of trajectories; each ∇-DB update after "
+      + "the first draws other transitions of the same trajectories and is the one --reg-scale acts on")
+  public int innerEpochs = 1;
+  @Setting("Steps DRaFT-K backpropagates through")
   public int draftK = 1;
+  @Setting("DRaFT-LV re-noised copies")
   public int draftLvCopies = 2;
+  @Setting("ReFL draws t among the last N steps")
   public int reflLateSteps = 10;
+  @Setting("DDPO clip range")
   public double ddpoClip = 1e-4;
+  @Setting("Evaluate every N iterations")
   public int evalEvery = 10;
+  @Setting("Evaluation samples per class")
   public int evalPerClass = 4;
+
+  /**
+   * Marks a field as a setting: its help text, and its flag when that is not the field's name in kebab case.
+   * {@link SettingsOptions} makes a command-line option of every such field, so a setting is declared here
+   * once: the field (the settings file's key), its default, its flag and its help.
+   */
+  @java.lang.annotation.Retention(java.lang.annotation.RetentionPolicy.RUNTIME)
+  @java.lang.annotation.Target(java.lang.annotation.ElementType.FIELD)
+  @interface Setting {
+    String value();
+
+    /** The flag; empty: {@code --} and the field name in kebab case. */
+    String flag() default "";
+  }
+
+  /** A copy of {@code s}, field by field. */
+  static RunSettings copy(RunSettings s) {
+    ObjectMapper json = new ObjectMapper();
+    return json.convertValue(json.valueToTree(s), RunSettings.class);
+  }
 
   /** Reads a .json, .yaml or .yml file over the defaults; an unknown key or a wrong type is an error naming it. */
   static RunSettings read(Path file) throws IOException {
@@ -64,20 +118,72 @@ public final class RunSettings {
     ObjectMapper mapper = name.endsWith(".yaml") || name.endsWith(".yml") ? new ObjectMapper(new YAMLFactory())
         : new ObjectMapper();
     mapper.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    java.util.Map<String, String> given = new java.util.HashMap<>(); // field name -> the key the file wrote
     try {
-      RunSettings copy = mapper.convertValue(mapper.valueToTree(base), RunSettings.class);
-      return mapper.readerForUpdating(copy).readValue(file.toFile());
+      com.fasterxml.jackson.databind.JsonNode tree = mapper.readTree(file.toFile());
+      if (tree == null || tree.isMissingNode() || tree.isNull()) {
+        return copy(base); // an empty file sets nothing
+      }
+      if (!tree.isObject()) {
+        throw new IllegalArgumentException(file + ": expected a map of settings (key: value), found " + tree.getNodeType());
+      }
+      com.fasterxml.jackson.databind.node.ObjectNode fields = mapper.createObjectNode();
+      for (var it = tree.fields(); it.hasNext(); ) {
+        var e = it.next();
+        String field = fieldName(e.getKey());
+        String before = given.put(field, e.getKey());
+        if (before != null) {
+          throw new IllegalArgumentException(file + ": setting '" + e.getKey() + "' is given twice (as '" + before
+              + "' too)");
+        }
+        fields.set(field, e.getValue());
+      }
+      RunSettings copy = copy(base);
+      return mapper.readerForUpdating(copy).readValue(fields);
     } catch (UnrecognizedPropertyException e) {
-      throw new IllegalArgumentException(file + ": unknown setting '" + e.getPropertyName() + "'; known: "
-          + e.getKnownPropertyIds(), e);
+      throw new IllegalArgumentException(file + ": unknown setting '" + given.getOrDefault(e.getPropertyName(),
+          e.getPropertyName()) + "'; known: " + keys(), e);
     } catch (JsonMappingException e) {
       String field = e.getPath().isEmpty() ? "?" : e.getPath().get(e.getPath().size() - 1).getFieldName();
-      throw new IllegalArgumentException(file + ": setting '" + field + "' has a wrong value: "
-          + e.getOriginalMessage(), e);
+      throw new IllegalArgumentException(file + ": setting '" + given.getOrDefault(field, field)
+          + "' has a wrong value: " + e.getOriginalMessage(), e);
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new IllegalArgumentException(file + ": not valid " + (mapper.getFactory() instanceof YAMLFactory ? "YAML"
           : "JSON") + ": " + e.getOriginalMessage(), e);
     }
+  }
+
+  /** A file's key as a field name: the flag's name without its dashes ({@code flow-lr}) or the field's ({@code flowLr}). */
+  static String fieldName(String key) {
+    StringBuilder sb = new StringBuilder();
+    boolean upper = false;
+    for (char ch : key.toCharArray()) {
+      if (ch == '-') {
+        upper = true;
+      } else {
+        sb.append(upper ? Character.toUpperCase(ch) : ch);
+        upper = false;
+      }
+    }
+    return sb.toString();
+  }
+
+  /** The keys a settings file can use (the flags' names without dashes), in declaration order. */
+  static List<String> keys() {
+    return SettingsOptions.fields().stream().map(f -> SettingsOptions.flag(f).substring(2)).toList();
+  }
+
+  /** The settings as a JSON object whose keys are the flags' names without dashes (what {@link #read} reads). */
+  com.fasterxml.jackson.databind.node.ObjectNode toJson() {
+    ObjectMapper json = new ObjectMapper();
+    com.fasterxml.jackson.databind.node.ObjectNode camel = json.valueToTree(this);
+    com.fasterxml.jackson.databind.node.ObjectNode out = json.createObjectNode();
+    for (java.lang.reflect.Field f : SettingsOptions.fields()) {
+      if (camel.has(f.getName())) {
+        out.set(SettingsOptions.flag(f).substring(2), camel.get(f.getName()));
+      }
+    }
+    return out;
   }
 
   RunSettings validate() {

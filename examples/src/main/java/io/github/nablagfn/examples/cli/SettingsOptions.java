@@ -1,105 +1,106 @@
 package io.github.nablagfn.examples.cli;
 
+import java.io.IOException;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
 import java.nio.file.Path;
-import picocli.CommandLine.Option;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.ParseResult;
 
-/** The run settings as flags (each overrides the config file's value and the default). */
+/**
+ * The run settings as command-line options, made from {@link RunSettings}' {@link RunSettings.Setting} fields:
+ * one option per field ({@code --} and the field name in kebab case), typed as the field, its help the
+ * field's text and the subcommand's own default. {@code --config FILE} reads a settings file over the
+ * subcommand's defaults; every given flag overrides both.
+ */
 final class SettingsOptions {
-  @Option(names = "--config", description = "Settings file (.json, .yaml or .yml); flags override it")
-  Path config;
-  @Option(names = "--name", description = "Run name: results go to <runs-dir>/<name>/")
-  String name;
-  @Option(names = "--runs-dir", description = "Default: runs")
-  String runsDir;
-  @Option(names = "--base", description = "Base model: a weights file, an adapter directory or a run directory (default: the shipped MNIST model)")
-  String base;
-  @Option(names = "--objective", description = "residual-nabla-db (default), nabla-db, refl, draft-k, draft-lv, "
-      + "alignprop, ddpo")
-  String objective;
-  @Option(names = "--reward", description = "classifier (default: log p(c|x)), aesthetic, ink, symmetry, jpeg (ddpo)")
-  String reward;
-  @Option(names = "--beta", description = "Reward scale β (default 100)")
-  Double beta;
-  @Option(names = "--lora-rank", description = "LoRA rank on attention (default 8); 0 = fine-tune every weight")
-  Integer loraRank;
-  @Option(names = "--lora-targets", description = "attention (default) or all (every Linear and Conv2d weight)")
-  String loraTargets;
-  @Option(names = "--sampler", description = "ddim (default), ddpm, sde-dpmpp")
-  String sampler;
-  @Option(names = "--eta", description = "DDIM stochasticity (default 1)")
-  Double eta;
-  @Option(names = "--steps", description = "Sampling steps (default 50)")
-  Integer steps;
-  @Option(names = "--batch", description = "Trajectories per iteration (default 8)")
-  Integer batch;
-  @Option(names = "--seed", description = "Default 0")
-  Long seed;
-  @Option(names = "--iterations", description = "Fine-tuning iterations (default 40)")
-  Integer iterations;
-  @Option(names = "--lr", description = "Policy learning rate (default 1e-3)")
-  Double lr;
-  @Option(names = "--flow-lr", description = "Flow learning rate (default 1e-3)")
-  Double flowLr;
-  @Option(names = "--warmup", description = "Iterations over which the policy learning rate rises linearly from 0 "
-      + "to --lr (default 0: constant; the flow's rate is constant)")
-  Integer warmup;
-  @Option(names = "--timestep-fraction", description = "∇-DB family: fraction of each trajectory's steps trained "
-      + "per iteration, in (0, 1] (default 0.1; the final step is always included)")
-  Double timestepFraction;
-  @Option(names = "--reg-scale", description = "∇-DB family: λ of the regulariser λ‖ε_θ − ε_old‖² toward the "
-      + "outputs recorded while sampling; it acts from the second update of a batch on (--inner-epochs; default 0)")
-  Double regScale;
-  @Option(names = "--forward-cap", description = "∇-DB family: κ > 0 weighs each transition's forward residual by "
-      + "min(1, κ²/s²), s = |m_o|/σ² its step's sensitivity to the network output, so the last steps stop "
-      + "drowning out the others (default: none, the paper's score units)")
-  Double forwardCap;
-  @Option(names = "--inner-epochs", description = "∇-DB family and DDPO: optimizer updates per sampled batch of "
-      + "trajectories; each ∇-DB update after the first draws other transitions of the same trajectories and "
-      + "is the one --reg-scale acts on (default 1)")
-  Integer innerEpochs;
-  @Option(names = "--draft-k", description = "Steps DRaFT-K backpropagates through (default 1)")
-  Integer draftK;
-  @Option(names = "--draft-lv-copies", description = "DRaFT-LV re-noised copies (default 2)")
-  Integer draftLvCopies;
-  @Option(names = "--refl-late-steps", description = "ReFL draws t among the last N steps (default 10)")
-  Integer reflLateSteps;
-  @Option(names = "--ddpo-clip", description = "DDPO clip range (default 1e-4)")
-  Double ddpoClip;
-  @Option(names = "--eval-every", description = "Evaluate every N iterations (default 10)")
-  Integer evalEvery;
-  @Option(names = "--eval-per-class", description = "Evaluation samples per class (default 4)")
-  Integer evalPerClass;
+  static final String CONFIG = "--config";
 
-  /** The defaults, then the file's settings over them, then every given flag, validated. */
-  RunSettings resolve(RunSettings defaults) throws java.io.IOException {
-    RunSettings s = config != null ? RunSettings.read(config, defaults) : defaults;
-    if (name != null) s.name = name;
-    if (runsDir != null) s.runsDir = runsDir;
-    if (base != null) s.base = base;
-    if (objective != null) s.objective = objective;
-    if (reward != null) s.reward = reward;
-    if (beta != null) s.beta = beta;
-    if (loraRank != null) s.loraRank = loraRank;
-    if (sampler != null) s.sampler = sampler;
-    if (loraTargets != null) s.loraTargets = loraTargets;
-    if (eta != null) s.eta = eta;
-    if (steps != null) s.steps = steps;
-    if (batch != null) s.batch = batch;
-    if (seed != null) s.seed = seed;
-    if (iterations != null) s.iterations = iterations;
-    if (lr != null) s.lr = lr;
-    if (flowLr != null) s.flowLr = flowLr;
-    if (warmup != null) s.warmup = warmup;
-    if (timestepFraction != null) s.timestepFraction = timestepFraction;
-    if (regScale != null) s.regScale = regScale;
-    if (forwardCap != null) s.forwardCap = forwardCap;
-    if (innerEpochs != null) s.innerEpochs = innerEpochs;
-    if (draftK != null) s.draftK = draftK;
-    if (draftLvCopies != null) s.draftLvCopies = draftLvCopies;
-    if (reflLateSteps != null) s.reflLateSteps = reflLateSteps;
-    if (ddpoClip != null) s.ddpoClip = ddpoClip;
-    if (evalEvery != null) s.evalEvery = evalEvery;
-    if (evalPerClass != null) s.evalPerClass = evalPerClass;
+  private SettingsOptions() {}
+
+  /** The fields that are settings, in declaration order. */
+  static List<Field> fields() {
+    List<Field> out = new ArrayList<>();
+    for (Field f : RunSettings.class.getDeclaredFields()) {
+      if (f.isAnnotationPresent(RunSettings.Setting.class) && !Modifier.isStatic(f.getModifiers())) {
+        out.add(f);
+      }
+    }
+    return out;
+  }
+
+  /** The flag of a setting: its {@link RunSettings.Setting#flag()}, or {@code --} and the field name in kebab case. */
+  static String flag(Field f) {
+    String given = f.getAnnotation(RunSettings.Setting.class).flag();
+    return given.isEmpty() ? "--" + f.getName().replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT)
+        : given;
+  }
+
+  /** Adds {@code --config} and one option per setting to {@code spec}, the help naming {@code defaults}' values. */
+  static CommandSpec addTo(CommandSpec spec, RunSettings defaults) {
+    spec.addOption(OptionSpec.builder(CONFIG).type(Path.class).paramLabel("FILE")
+        .description("Settings file (.json, .yaml or .yml; its keys are the flags' names without the dashes, "
+            + "e.g. flow-lr: 0.001) read over this command's defaults; flags override it").build());
+    for (Field f : fields()) {
+      Object value = get(f, defaults);
+      String help = f.getAnnotation(RunSettings.Setting.class).value()
+          + (value == null ? "" : " (default: " + value + ")");
+      Class<?> type = f.getType().isPrimitive() ? box(f.getType()) : f.getType();
+      String label = type == String.class ? "TEXT" : type == Double.class ? "X" : "N";
+      spec.addOption(OptionSpec.builder(flag(f)).type(type).paramLabel(label)
+          .description(help).build());
+    }
+    return spec;
+  }
+
+  /**
+   * The settings of a parsed command: {@code defaults}, then the {@code --config} file's keys over them, then
+   * every flag given, validated. {@code defaults} itself is not changed.
+   */
+  static RunSettings resolve(ParseResult parsed, RunSettings defaults) throws IOException {
+    Path config = parsed.matchedOptionValue(CONFIG, null);
+    RunSettings s = config != null ? RunSettings.read(config, defaults) : RunSettings.copy(defaults);
+    for (Field f : fields()) {
+      if (parsed.hasMatchedOption(flag(f))) {
+        set(f, s, parsed.matchedOptionValue(flag(f), null));
+      }
+    }
     return s.validate();
+  }
+
+  private static Object get(Field f, RunSettings s) {
+    try {
+      return f.get(s);
+    } catch (IllegalAccessException e) {
+      throw new IllegalStateException("setting " + f.getName() + " is not public", e);
+    }
+  }
+
+  private static void set(Field f, RunSettings s, Object value) {
+    try {
+      f.set(s, value);
+    } catch (IllegalAccessException e) {
+      throw new IllegalStateException("setting " + f.getName() + " is not public", e);
+    }
+  }
+
+  private static Class<?> box(Class<?> primitive) {
+    if (primitive == int.class) {
+      return Integer.class;
+    }
+    if (primitive == long.class) {
+      return Long.class;
+    }
+    if (primitive == double.class) {
+      return Double.class;
+    }
+    if (primitive == boolean.class) {
+      return Boolean.class;
+    }
+    throw new IllegalStateException("a setting of type " + primitive + "; expected int, long, double or boolean");
   }
 }

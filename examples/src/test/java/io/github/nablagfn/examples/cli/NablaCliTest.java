@@ -123,15 +123,16 @@ class NablaCliTest {
   @Test
   void finetuneReadsAYamlConfigAndFlagsOverrideIt() throws Exception {
     Path config = dir.resolve("run.yaml");
-    Files.writeString(config, String.join("\n", "name: yaml-run", "objective: draft-k", "draftK: 2",
-        "reward: ink", "iterations: 5", "batch: 2", "steps: 4", "evalEvery: 2", "evalPerClass: 2",
-        "runsDir: " + dir, "base: " + TwinFixtures.dir().resolve("unet.safetensors")));
+    Files.writeString(config, String.join("\n", "name: yaml-run", "objective: draft-k", "draft-k: 2",
+        "reward: ink", "iterations: 5", "batch: 2", "steps: 4", "eval-every: 2",
+        "evalPerClass: 2", // a field's camelCase name is read too
+        "runs-dir: " + dir, "base: " + TwinFixtures.dir().resolve("unet.safetensors")));
     assertThat(Nabla.run("finetune", "--config", config.toString(), "--iterations", "2")).isZero();
     Path run = dir.resolve("yaml-run");
     assertPromisedFiles(run);
     JsonNode c = new ObjectMapper().readTree(run.resolve("config.json").toFile());
     assertThat(c.get("objective").asText()).isEqualTo("draft-k");
-    assertThat(c.get("draftK").asInt()).isEqualTo(2);
+    assertThat(c.get("draft-k").asInt()).isEqualTo(2); // config.json's keys are the flags' names
     assertThat(c.get("iterations").asInt()).isEqualTo(2); // the flag wins
     assertThat(Files.readAllLines(run.resolve("eval.jsonl"))).hasSize(2); // iterations 0 and 2
   }
@@ -173,7 +174,7 @@ class NablaCliTest {
       assertThat(Files.readAllLines(root.resolve(run).resolve("eval.jsonl"))).hasSize(3); // iterations 0, 2, 4
       JsonNode c = new ObjectMapper().readTree(root.resolve(run).resolve("config.json").toFile());
       assertThat(c.get("iterations").asInt()).isEqualTo(4);
-      assertThat(c.get("evalPerClass").asInt()).isEqualTo(2);
+      assertThat(c.get("eval-per-class").asInt()).isEqualTo(2);
     }
     assertThat(root.resolve("residual-nabla-db-seed1")).doesNotExist();
     String summary = Files.readString(root.resolve("summary.md"));
