@@ -71,8 +71,8 @@ public final class DdpoLoss {
     }
     SDVariable d = xNext.sub(xT.mul(mX).add(eps.mul(mO)));
     SDVariable dOld = xNext.sub(xT.mul(mX).add(epsOld.mul(mO)));
-    SDVariable logp = d.mul(d).mul(invVar).sum(dims).mul(-0.5);
-    SDVariable logpOld = dOld.mul(dOld).mul(invVar).sum(dims).mul(-0.5);
+    SDVariable logp = sumPerRow(d.mul(d).mul(invVar), dims).mul(-0.5);
+    SDVariable logpOld = sumPerRow(dOld.mul(dOld).mul(invVar), dims).mul(-0.5);
     SDVariable ratio = g.math().exp(logp.sub(logpOld));
     ratio.rename("ratio");
     double eps0 = objective.clipRange();
@@ -83,6 +83,18 @@ public final class DdpoLoss {
     unclipped.add(g.nn().relu(clipped.sub(unclipped), 0.0)).mean().rename("loss");
     g.setLossVariables("loss");
     return g;
+  }
+
+  /**
+   * Σ over a row's sample axes. A sample of one element is its own sum (a reshape): ND4J 1.0.0-M2.1 fails
+   * on a sum over axes of size 1 of a batch of several rows (docs/samediff-notes.md).
+   */
+  private SDVariable sumPerRow(SDVariable v, int[] dims) {
+    long elements = 1;
+    for (long s : policy.sampleShape()) {
+      elements *= s;
+    }
+    return elements == 1 ? v.reshape(-1) : v.sum(dims);
   }
 
   /**

@@ -37,6 +37,9 @@ public record QuadraticReward(double[] centre, double width) implements Reward {
       c[i] = (float) centre[i];
     }
     SDVariable d = x.sub(scope.sd().constant(Nd4j.create(c, new long[] {1, c.length}, DataType.FLOAT)));
-    return d.mul(d).sum(1).mul(-0.5 / (width * width));
+    // one coordinate: the square itself (ND4J 1.0.0-M2.1 fails on a sum over an axis of size 1 of a batch of
+    // several rows; docs/samediff-notes.md)
+    SDVariable sq = d.mul(d);
+    return (c.length == 1 ? sq.reshape(-1) : sq.sum(1)).mul(-0.5 / (width * width));
   }
 }

@@ -182,6 +182,41 @@ class DdpoLossTest {
     }
   }
 
+  /**
+   * One-dimensional samples (a sum over a single axis of size 1, which ND4J cannot run for several rows):
+   * the surrogate equals its definition in double; a different policy makes the ratios differ from 1.
+   */
+  @Test
+  void oneDimensionalSamplesGiveTheSurrogateOfTheDefinition() {
+    Rng rng = Rng.of(5);
+    LinearDenoiser old = new LinearDenoiser(rng.gaussian(1, 1).muli(0.3), rng.gaussian(1).muli(0.1));
+    LinearDenoiser policy = new LinearDenoiser(old.parameters().get("w").add(0.05), old.parameters().get("b").sub(0.02));
+    TransitionBatch tb = TransitionBatch.of(SAMPLER, Trajectories.sample(old, SAMPLER, B, 33), STEPS,
+        RewardWeighting.ALPHA_BAR, 0.0);
+    double[] adv = rng.gaussian(B).castTo(DataType.DOUBLE).toDoubleVector();
+    double clip = 0.2;
+    DdpoLoss.Result r = new DdpoLoss(new Ddpo(clip, 1, 1), policy).rowsPerExecution(5).compute(tb, adv);
+    double w = policy.parameters().get("w").getDouble(0, 0);
+    double b = policy.parameters().get("b").getDouble(0);
+    double total = 0;
+    double deviation = 0;
+    for (int row = 0; row < tb.rows(); row++) {
+      double x = tb.xT.getDouble(row, 0);
+      double xs = tb.xNext.getDouble(row, 0);
+      double mu = tb.meanFromSample[row] * x + tb.meanFromOutput[row] * (w * x + b);
+      double muOld = tb.meanFromSample[row] * x + tb.meanFromOutput[row] * tb.epsOld.getDouble(row, 0);
+      double ratio = Math.exp(-0.5 * ((xs - mu) * (xs - mu) - (xs - muOld) * (xs - muOld)) * tb.invVariance[row]);
+      double a = adv[row % B];
+      total += Math.max(-a * ratio, -a * Math.min(Math.max(ratio, 1 - clip), 1 + clip));
+      deviation += Math.abs(ratio - 1);
+    }
+    // float32 log-probabilities on interior steps: ≈ 1e-3 relative at most (the class comment's bound)
+    assertThat(r.loss()).isCloseTo(total / tb.rows(), within(2e-3 * Math.abs(total / tb.rows()) + 1e-6));
+    assertThat(r.meanRatioDeviation()).isCloseTo(deviation / tb.rows(), within(2e-3 * deviation / tb.rows()));
+    assertThat(r.meanRatioDeviation()).as("the policy differs from the sampling one").isGreaterThan(1e-3);
+    assertThat(r.policyGradients().get("w").amaxNumber().doubleValue()).isPositive();
+  }
+
   @Test
   void advantagesAreStandardisedPerCondition() {
     double[] a = DdpoLoss.advantages(new double[] {1, 3, 10, 10, 5}, new long[] {0, 0, 1, 1, 2});

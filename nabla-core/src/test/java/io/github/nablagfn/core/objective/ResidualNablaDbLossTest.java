@@ -71,28 +71,32 @@ class ResidualNablaDbLossTest {
   /** With a linear denoiser ε = xWᵀ + b every stop-gradient score and the forward loss are closed forms. */
   @Test
   void scoresFromAutodiffEqualTheClosedForms() {
-    qt().withFixedSeed(41).withExamples(12).forAll(longs().all()).checkAssert(seed -> {
-      Rng rng = Rng.of(seed);
-      int d = 3;
+    qt().withFixedSeed(41).withExamples(12).forAll(GeneratedChains.cases())
+        .assuming(c -> c.chain().stochastic()).checkAssert(c -> {
+      Rng rng = Rng.of(c.seed());
+      int d = c.dim();
+      int batch = c.batch();
+      Sampler sampler = c.chain().sampler(PredictionType.EPSILON);
+      int n = sampler.numSteps();
       LinearDenoiser policy = new LinearDenoiser(rng.gaussian(d, d).muli(0.3), rng.gaussian(d).muli(0.1));
       LinearDenoiser ref = new LinearDenoiser(rng.gaussian(d, d).muli(0.3), rng.gaussian(d).muli(0.1));
-      double[] centre = {0.5, -0.2, 0.1};
+      double[] centre = rng.gaussian(d).muli(0.5).castTo(DataType.DOUBLE).toDoubleVector();
       double width = 0.7;
-      double beta = 1 + 9 * rng.nextDouble();
+      double beta = c.beta();
       ResidualNablaDbLoss loss = new ResidualNablaDbLoss(Objectives.residualNablaDb(), policy, ref, null,
           new QuadraticReward(centre, width).scaled(beta));
       // O(1) states, as in a sampled chain; x_s anywhere near x_t (any transition is a valid input)
-      INDArray[] states = new INDArray[11];
-      INDArray[] outputs = new INDArray[10];
-      for (int i = 0; i <= 10; i++) {
-        states[i] = rng.gaussian(4, d);
-        if (i < 10) {
-          outputs[i] = rng.gaussian(4, d);
+      INDArray[] states = new INDArray[n + 1];
+      INDArray[] outputs = new INDArray[n];
+      for (int i = 0; i <= n; i++) {
+        states[i] = rng.gaussian(batch, d);
+        if (i < n) {
+          outputs[i] = rng.gaussian(batch, d);
         }
       }
       Trajectory traj = new Trajectory(states, outputs, null);
-      int[] steps = {rng.nextInt(9), 9};
-      TransitionBatch b = TransitionBatch.of(SAMPLER, traj, steps, RewardWeighting.ALPHA_BAR, beta);
+      int[] steps = {rng.nextInt(n - 1), n - 1};
+      TransitionBatch b = TransitionBatch.of(sampler, traj, steps, RewardWeighting.ALPHA_BAR, beta);
       ResidualNablaDbLoss.Scores s = loss.detailedScores(b);
       ResidualNablaDbLoss.Scores fast = loss.scores(b); // rev_pf + score_r in one execution
       double[][] wp = policy.parameters().get("w").castTo(DataType.DOUBLE).toDoubleMatrix();
@@ -109,9 +113,9 @@ class ResidualNablaDbLossTest {
       double[][] expScoreR = new double[rows][];
       double[][] expScoreRNext = new double[rows][];
       for (int row = 0; row < rows; row++) {
-        int k = row / 4;
-        GaussianStep st = SAMPLER.step(steps[k]);
-        boolean fin = steps[k] == 9;
+        int k = row / batch;
+        GaussianStep st = sampler.step(steps[k]);
+        boolean fin = steps[k] == n - 1;
         double[] x = b.xT.getRow(row).castTo(DataType.DOUBLE).toDoubleVector();
         double[] xs = b.xNext.getRow(row).castTo(DataType.DOUBLE).toDoubleVector();
         double[] epsP = affine(wp, bp, x);
@@ -138,7 +142,7 @@ class ResidualNablaDbLossTest {
         if (fin) {
           scoreRNext = rewardScore(xs, wp, bp, 1, 0, centre, width, beta);
         } else {
-          GaussianStep next = SAMPLER.step(steps[k] + 1);
+          GaussianStep next = sampler.step(steps[k] + 1);
           scoreRNext = rewardScore(xs, wp, bp, next.x0FromSample(), next.x0FromOutput(), centre, width,
               next.alphaCumprod() * beta);
         }
@@ -187,24 +191,29 @@ class ResidualNablaDbLossTest {
    */
   @Test
   void plainNablaDbBalancesAgainstTheNoisingKernel() {
-    qt().withFixedSeed(43).withExamples(6).forAll(longs().all()).checkAssert(seed -> {
-      Rng rng = Rng.of(seed);
-      int d = 3;
+    qt().withFixedSeed(43).withExamples(10).forAll(GeneratedChains.cases())
+        .assuming(c -> c.chain().stochastic()).checkAssert(c -> {
+      Rng rng = Rng.of(c.seed());
+      int d = c.dim();
+      int batch = c.batch();
+      Sampler sampler = c.chain().sampler(PredictionType.EPSILON);
+      NoiseSchedule schedule = c.chain().schedule();
+      int n = sampler.numSteps();
       LinearDenoiser policy = new LinearDenoiser(rng.gaussian(d, d).muli(0.3), rng.gaussian(d).muli(0.1));
-      double beta = 1 + 9 * rng.nextDouble();
-      double[] a = {1, -0.5, 0.25};
+      double beta = c.beta();
+      double[] a = rng.gaussian(d).castTo(DataType.DOUBLE).toDoubleVector();
       ResidualNablaDbLoss loss = new ResidualNablaDbLoss(Objectives.nablaDb(), policy, policy.copy(), null,
           new LinearReward(a).scaled(beta));
-      INDArray[] states = new INDArray[11];
-      INDArray[] outputs = new INDArray[10];
-      for (int i = 0; i <= 10; i++) {
-        states[i] = rng.gaussian(4, d);
-        if (i < 10) {
-          outputs[i] = rng.gaussian(4, d);
+      INDArray[] states = new INDArray[n + 1];
+      INDArray[] outputs = new INDArray[n];
+      for (int i = 0; i <= n; i++) {
+        states[i] = rng.gaussian(batch, d);
+        if (i < n) {
+          outputs[i] = rng.gaussian(batch, d);
         }
       }
-      int[] steps = {rng.nextInt(9), 9};
-      TransitionBatch b = TransitionBatch.of(SAMPLER, new Trajectory(states, outputs, null), steps,
+      int[] steps = {rng.nextInt(n - 1), n - 1};
+      TransitionBatch b = TransitionBatch.of(sampler, new Trajectory(states, outputs, null), steps,
           RewardWeighting.ALPHA_BAR, beta);
       ResidualNablaDbLoss.Scores s = loss.scores(b);
       assertThat(s.epsRef()).as("no reference is evaluated").isNull();
@@ -215,20 +224,20 @@ class ResidualNablaDbLossTest {
       double[][] expRevBase = new double[rows][d];
       double fwdSum = 0;
       for (int row = 0; row < rows; row++) {
-        int k = row / 4;
-        GaussianStep st = SAMPLER.step(steps[k]);
-        boolean fin = steps[k] == 9;
-        double abarS = fin ? SCHEDULE.alphaCumprod(0) : SCHEDULE.alphaCumprod(SAMPLER.step(steps[k] + 1).timestep());
-        double r2 = SCHEDULE.alphaCumprod(st.timestep()) / abarS;
+        int k = row / batch;
+        GaussianStep st = sampler.step(steps[k]);
+        boolean fin = steps[k] == n - 1;
+        double abarS = fin ? schedule.alphaCumprod(0) : schedule.alphaCumprod(sampler.step(steps[k] + 1).timestep());
+        double r2 = schedule.alphaCumprod(st.timestep()) / abarS;
         double[] x = b.xT.getRow(row).castTo(DataType.DOUBLE).toDoubleVector();
         double[] xs = b.xNext.getRow(row).castTo(DataType.DOUBLE).toDoubleVector();
         double[] eps = affine(wp, bp, x);
         // score_r(x_s): linear reward, γ_s β a^T x̂0 differentiated through the linear denoiser
-        double[] scoreRNext = fin ? new double[] {beta * a[0], beta * a[1], beta * a[2]}
-            : chain(SAMPLER.step(steps[k] + 1).x0FromSample(), SAMPLER.step(steps[k] + 1).x0FromOutput(), wp, a);
+        double[] scoreRNext = fin ? java.util.Arrays.stream(a).map(v -> beta * v).toArray()
+            : chain(sampler.step(steps[k] + 1).x0FromSample(), sampler.step(steps[k] + 1).x0FromOutput(), wp, a);
         for (int j = 0; j < d; j++) {
           if (!fin) {
-            scoreRNext[j] *= SAMPLER.step(steps[k] + 1).alphaCumprod() * beta;
+            scoreRNext[j] *= sampler.step(steps[k] + 1).alphaCumprod() * beta;
           }
           double diff = (x[j] - Math.sqrt(r2) * xs[j]) / (1 - r2);
           expBase[row][j] = Math.sqrt(r2) * diff;
