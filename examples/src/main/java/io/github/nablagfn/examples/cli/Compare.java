@@ -9,12 +9,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.ToDoubleFunction;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.IModelTransformer;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code nabla compare}: the same base model, reward, β, iteration budget and evaluation set for every
@@ -23,25 +19,15 @@ import picocli.CommandLine.Spec;
  * writes {@code summary.md} (mean ± std over seeds of the final reward, accuracy, diversity and FID to
  * base, and the wall time) and plots of reward against iteration and of diversity and FID against reward.
  */
-@Command(name = "compare", mixinStandardHelpOptions = true, modelTransformer = Compare.Options.class,
+@Command(name = "compare", mixinStandardHelpOptions = true, modelTransformer = SettingsCommand.Options.class,
     description = "Run several objectives × seeds with one budget and summarise reward, diversity and FID to base.")
-final class Compare implements Callable<Integer> {
-  @Spec
-  CommandSpec spec;
-
+final class Compare extends SettingsCommand {
   /** Compare's defaults: finetune's under the name "compare". */
-  static RunSettings defaults() {
+  @Override
+  RunSettings defaults() {
     RunSettings d = new RunSettings();
     d.name = "compare";
     return d;
-  }
-
-  /** Adds the settings' options with compare's defaults. */
-  static final class Options implements IModelTransformer {
-    @Override
-    public CommandSpec transform(CommandSpec spec) {
-      return SettingsOptions.addTo(spec, defaults());
-    }
   }
 
   @Option(names = "--methods", split = ",", description = "Objectives (default: all seven)")
@@ -65,7 +51,7 @@ final class Compare implements Callable<Integer> {
       defaults.evalPerClass = 2;
     }
     int seeds = seedsOption != null ? seedsOption : quick ? 1 : 3;
-    RunSettings base = SettingsOptions.resolve(spec.commandLine().getParseResult(), defaults);
+    RunSettings base = settings(defaults);
     if (seeds < 1) {
       throw new IllegalArgumentException("--seeds = " + seeds + "; expected >= 1");
     }

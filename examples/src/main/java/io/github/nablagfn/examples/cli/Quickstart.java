@@ -1,10 +1,6 @@
 package io.github.nablagfn.examples.cli;
 
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.IModelTransformer;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Spec;
 
 /**
  * The main job: {@code finetune} under the name "quickstart": the shipped class-conditional digit model,
@@ -18,14 +14,12 @@ import picocli.CommandLine.Spec;
  * same flags as {@code finetune}, or by a {@code --config} file read over these defaults; docs/trainer.md
  * gives the measurements behind these choices.
  */
-@Command(name = "quickstart", mixinStandardHelpOptions = true, modelTransformer = Quickstart.Options.class,
+@Command(name = "quickstart", mixinStandardHelpOptions = true, modelTransformer = SettingsCommand.Options.class,
     description = "Fine-tune the shipped digit model to the shipped classifier reward and write runs/quickstart/.")
-final class Quickstart implements Callable<Integer> {
-  @Spec
-  CommandSpec spec;
-
+final class Quickstart extends SettingsCommand {
   /** Quickstart's defaults: finetune's with the choices above. */
-  static RunSettings defaults() {
+  @Override
+  RunSettings defaults() {
     RunSettings d = new RunSettings();
     d.name = "quickstart";
     d.loraTargets = "all";
@@ -38,16 +32,8 @@ final class Quickstart implements Callable<Integer> {
     return d;
   }
 
-  /** Adds the settings' options with quickstart's defaults (so its help shows them). */
-  static final class Options implements IModelTransformer {
-    @Override
-    public CommandSpec transform(CommandSpec spec) {
-      return SettingsOptions.addTo(spec, defaults());
-    }
-  }
-
   @Override
   public Integer call() throws Exception {
-    return FinetuneRun.run(SettingsOptions.resolve(spec.commandLine().getParseResult(), defaults()));
+    return FinetuneRun.run(settings());
   }
 }

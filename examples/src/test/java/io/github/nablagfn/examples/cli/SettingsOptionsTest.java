@@ -26,9 +26,9 @@ class SettingsOptionsTest {
     for (String name : new String[] {"finetune", "quickstart", "compare"}) {
       CommandSpec spec = command(name).getCommandSpec();
       RunSettings defaults = switch (name) {
-        case "quickstart" -> Quickstart.defaults();
-        case "compare" -> Compare.defaults();
-        default -> Finetune.defaults();
+        case "quickstart" -> new Quickstart().defaults();
+        case "compare" -> new Compare().defaults();
+        default -> new Finetune().defaults();
       };
       for (Field f : SettingsOptions.fields()) {
         OptionSpec o = spec.findOption(SettingsOptions.flag(f));
@@ -53,7 +53,7 @@ class SettingsOptionsTest {
     Files.writeString(file, "flow-lr: 0.005\ninnerEpochs: 3\nbeta: 7\n");
     ParseResult parsed = new CommandLine(new Nabla()).parseArgs("quickstart", "--config", file.toString(), "--beta",
         "9", "--forward-cap", "2.5").subcommand();
-    RunSettings defaults = Quickstart.defaults();
+    RunSettings defaults = new Quickstart().defaults();
     RunSettings s = SettingsOptions.resolve(parsed, defaults);
     assertThat(s.flowLr).isEqualTo(0.005); // kebab key
     assertThat(s.innerEpochs).isEqualTo(3); // camelCase key
@@ -61,7 +61,7 @@ class SettingsOptionsTest {
     assertThat(s.forwardCap).isEqualTo(2.5);
     assertThat(s.lr).isEqualTo(2e-3); // quickstart's default kept
     assertThat(defaults.beta).isEqualTo(30);
-    assertThat(RunSettings.read(file, Finetune.defaults()).toJson().get("flow-lr").asDouble()).isEqualTo(0.005);
+    assertThat(RunSettings.read(file, new Finetune().defaults()).toJson().get("flow-lr").asDouble()).isEqualTo(0.005);
   }
 
   @Test
