@@ -46,6 +46,12 @@ public final class NablaRuntime {
       return;
     }
     initialised = true;
+    if (System.getenv("OMP_WAIT_POLICY") == null && System.getenv("GOMP_SPINCOUNT") == null) {
+      LOG.info("ND4J's OpenMP threads spin-wait by default, "
+          + "which slows this process 10-15x when another busy process shares its cores; set the environment "
+          + "variable GOMP_SPINCOUNT=1000 (or OMP_WAIT_POLICY=PASSIVE) before starting the JVM, as bin/nabla "
+          + "does (docs/performance.md, \"Sharing the cores\")");
+    }
     String value = System.getProperty(THREADS_PROPERTY);
     if (value != null && !value.isBlank()) {
       int threads;
