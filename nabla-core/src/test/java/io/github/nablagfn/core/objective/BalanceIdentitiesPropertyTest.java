@@ -34,7 +34,8 @@ import org.quicktheories.generators.Generate;
 class BalanceIdentitiesPropertyTest {
 
   /** θ = reference: a denoiser of any shape and prediction type, K of N transitions of a sampled batch. */
-  record SameAsReference(GeneratedChains.Chain chain, int dim, int hidden, PredictionType prediction, int batch, double fraction,
+  record SameAsReference(GeneratedChains.Chain chain, int dim, int hidden, PredictionType prediction, int batch,
+      double fraction,
       long seed) {}
 
   private static Gen<SameAsReference> sameAsReference() {
@@ -81,7 +82,8 @@ class BalanceIdentitiesPropertyTest {
   }
 
   /** The linear-Gaussian toy: prior N(m, sI) in d dimensions, reward aᵀx scaled by β, a chain, γ_t. */
-  record Tilt(GeneratedChains.Chain chain, double[] m, double s, double[] a, double beta, RewardWeighting weighting, long seed) {
+  record Tilt(GeneratedChains.Chain chain, double[] m, double s, double[] a, double beta, RewardWeighting weighting,
+      long seed) {
     @Override
     public String toString() {
       return "Tilt[" + chain + ", m=" + Arrays.toString(m) + ", s=" + s + ", a=" + Arrays.toString(a) + ", beta="
@@ -99,7 +101,8 @@ class BalanceIdentitiesPropertyTest {
       }
       return out;
     });
-    return GeneratedChains.chains(60).zip(prior, doubles().between(0.1, 5.0), Generate.enumValues(RewardWeighting.class),
+    return GeneratedChains.chains(60).zip(prior, doubles().between(0.1, 5.0),
+        Generate.enumValues(RewardWeighting.class),
         longs().all(), (c, p, beta, w, seed) -> {
           int d = (p.length - 1) / 2;
           double[] m = Arrays.copyOfRange(p, 1, 1 + d);
@@ -110,11 +113,11 @@ class BalanceIdentitiesPropertyTest {
   }
 
   /**
-   * The exact solution of the tilted target N(m + βsa, sI): a policy whose transition mean is the reference
-   * mean shifted by σ_t²·c_s·a, with c_t = βs√ᾱ_t/(ᾱ_t s + 1 − ᾱ_t) the exact residual log-flow gradient, and
-   * g_φ(x, t) = (c_t − γ_t β k_t)·a, makes the forward balance vanish for any (x_t, x_s) — to float32 rounding
-   * of the scores (≈ 1e-7 relative each; the bound 1e-10 of the mean squared reference score is ≈ 1e-14 in
-   * squares with a margin for the sum over terms).
+   * The exact solution of the tilted target N(m + βsa, sI): a policy whose transition mean is the
+   * reference mean shifted by σ_t²·c_s·a, with c_t = βs√ᾱ_t/(ᾱ_t s + 1 − ᾱ_t) the exact residual log-flow
+   * gradient, and g_φ(x, t) = (c_t − γ_t β k_t)·a, makes the forward balance vanish for any (x_t, x_s) — to
+   * float32 rounding of the scores (≈ 1e-7 relative each; the bound 1e-10 of the mean squared reference
+   * score is ≈ 1e-14 in squares with a margin for the sum over terms).
    */
   @Test
   void theExactTiltedResidualMakesTheForwardBalanceVanish() {
@@ -132,7 +135,8 @@ class BalanceIdentitiesPropertyTest {
         shift[st.timestep()] = st.variance() * cNext / st.meanFromOutput();
         double slope = Math.sqrt(1 - st.alphaCumprod()) / (st.alphaCumprod() * c.s() + 1 - st.alphaCumprod());
         double k = st.x0FromSample() + st.x0FromOutput() * slope;
-        flow[st.timestep()] = logFlowSlope(c, st.alphaCumprod()) - c.weighting().gamma(st.alphaCumprod()) * c.beta() * k;
+        double gamma = c.weighting().gamma(st.alphaCumprod());
+        flow[st.timestep()] = logFlowSlope(c, st.alphaCumprod()) - gamma * c.beta() * k;
       }
       GaussianPriorDenoiser policy = new GaussianPriorDenoiser(c.m(), c.s(), schedule, shift, c.a());
       GaussianPriorDenoiser reference = new GaussianPriorDenoiser(c.m(), c.s(), schedule, null, null);
@@ -140,19 +144,10 @@ class BalanceIdentitiesPropertyTest {
           .rewardWeighting(c.weighting()), policy, reference, new ConstantFlow(flow, c.a()),
           new LinearReward(c.a()).scaled(c.beta()));
       int d = c.m().length;
-      Rng rng = Rng.of(c.seed());
-      INDArray[] states = new INDArray[n + 1];
-      INDArray[] outputs = new INDArray[n];
-      for (int i = 0; i <= n; i++) {
-        states[i] = rng.gaussian(3, d);
-        if (i < n) {
-          outputs[i] = rng.gaussian(3, d);
-        }
-      }
       int[] all = new int[n];
       Arrays.setAll(all, i -> i);
-      TransitionBatch b = TransitionBatch.of(sampler, new Trajectory(states, outputs, null), all, c.weighting(),
-          c.beta());
+      Trajectory states = GeneratedChains.randomStates(Rng.of(c.seed()), n, 3, d);
+      TransitionBatch b = TransitionBatch.of(sampler, states, all, c.weighting(), c.beta());
       ResidualNablaDbLoss.Scores scores = loss.scores(b);
       double fwd = loss.compute(b, scores).terms().forwardBalance();
       double scale = scores.scorePfRef().mul(scores.scorePfRef()).meanNumber().doubleValue();

@@ -190,7 +190,8 @@ class DdpoLossTest {
   void oneDimensionalSamplesGiveTheSurrogateOfTheDefinition() {
     Rng rng = Rng.of(5);
     LinearDenoiser old = new LinearDenoiser(rng.gaussian(1, 1).muli(0.3), rng.gaussian(1).muli(0.1));
-    LinearDenoiser policy = new LinearDenoiser(old.parameters().get("w").add(0.05), old.parameters().get("b").sub(0.02));
+    LinearDenoiser policy = new LinearDenoiser(old.parameters().get("w").add(0.05),
+        old.parameters().get("b").sub(0.02));
     TransitionBatch tb = TransitionBatch.of(SAMPLER, Trajectories.sample(old, SAMPLER, B, 33), STEPS,
         RewardWeighting.ALPHA_BAR, 0.0);
     double[] adv = rng.gaussian(B).castTo(DataType.DOUBLE).toDoubleVector();

@@ -4,11 +4,13 @@ import static org.quicktheories.generators.SourceDSL.doubles;
 import static org.quicktheories.generators.SourceDSL.integers;
 import static org.quicktheories.generators.SourceDSL.longs;
 
+import io.github.nablagfn.core.runtime.Rng;
 import io.github.nablagfn.core.sampler.Ddim;
 import io.github.nablagfn.core.sampler.PredictionType;
 import io.github.nablagfn.core.sampler.Sampler;
 import io.github.nablagfn.core.sampler.TimestepSpacing;
 import io.github.nablagfn.core.schedule.NoiseSchedule;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quicktheories.core.Gen;
 import org.quicktheories.generators.Generate;
 
@@ -46,6 +48,23 @@ final class GeneratedChains {
   static Gen<Chain> chains(int maxSteps) {
     return Generate.booleans().zip(doubles().between(0.005, 0.03), Generate.enumValues(TimestepSpacing.class),
         integers().between(2, maxSteps), doubles().between(0.1, 1.0), Chain::new);
+  }
+
+  /**
+   * Standard-normal states x_0 … x_N and model outputs of a batch of {@code batch} rows of {@code d}
+   * coordinates: O(1) values, as in a sampled chain, with each x_s anywhere near x_t (any transition is a
+   * valid input of the loss).
+   */
+  static Trajectory randomStates(Rng rng, int numSteps, int batch, int d) {
+    INDArray[] states = new INDArray[numSteps + 1];
+    INDArray[] outputs = new INDArray[numSteps];
+    for (int i = 0; i <= numSteps; i++) {
+      states[i] = rng.gaussian(batch, d);
+      if (i < numSteps) {
+        outputs[i] = rng.gaussian(batch, d);
+      }
+    }
+    return new Trajectory(states, outputs, null);
   }
 
   /** A chain, a dimension d, a batch B, a reward scale β and a seed for everything else. */

@@ -86,15 +86,7 @@ class ResidualNablaDbLossTest {
       ResidualNablaDbLoss loss = new ResidualNablaDbLoss(Objectives.residualNablaDb(), policy, ref, null,
           new QuadraticReward(centre, width).scaled(beta));
       // O(1) states, as in a sampled chain; x_s anywhere near x_t (any transition is a valid input)
-      INDArray[] states = new INDArray[n + 1];
-      INDArray[] outputs = new INDArray[n];
-      for (int i = 0; i <= n; i++) {
-        states[i] = rng.gaussian(batch, d);
-        if (i < n) {
-          outputs[i] = rng.gaussian(batch, d);
-        }
-      }
-      Trajectory traj = new Trajectory(states, outputs, null);
+      Trajectory traj = GeneratedChains.randomStates(rng, n, batch, d);
       int[] steps = {rng.nextInt(n - 1), n - 1};
       TransitionBatch b = TransitionBatch.of(sampler, traj, steps, RewardWeighting.ALPHA_BAR, beta);
       ResidualNablaDbLoss.Scores s = loss.detailedScores(b);
@@ -204,16 +196,8 @@ class ResidualNablaDbLossTest {
       double[] a = rng.gaussian(d).castTo(DataType.DOUBLE).toDoubleVector();
       ResidualNablaDbLoss loss = new ResidualNablaDbLoss(Objectives.nablaDb(), policy, policy.copy(), null,
           new LinearReward(a).scaled(beta));
-      INDArray[] states = new INDArray[n + 1];
-      INDArray[] outputs = new INDArray[n];
-      for (int i = 0; i <= n; i++) {
-        states[i] = rng.gaussian(batch, d);
-        if (i < n) {
-          outputs[i] = rng.gaussian(batch, d);
-        }
-      }
       int[] steps = {rng.nextInt(n - 1), n - 1};
-      TransitionBatch b = TransitionBatch.of(sampler, new Trajectory(states, outputs, null), steps,
+      TransitionBatch b = TransitionBatch.of(sampler, GeneratedChains.randomStates(rng, n, batch, d), steps,
           RewardWeighting.ALPHA_BAR, beta);
       ResidualNablaDbLoss.Scores s = loss.scores(b);
       assertThat(s.epsRef()).as("no reference is evaluated").isNull();
