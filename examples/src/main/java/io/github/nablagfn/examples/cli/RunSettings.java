@@ -45,7 +45,7 @@ public final class RunSettings {
   public double eta = 1.0;
   @Setting("Sampling steps")
   public int steps = 50;
-  @Setting(value = "Trajectories per iteration", flag = "--batch")
+  @Setting("Trajectories per iteration")
   public int batch = 8;
   @Setting("Seed of every random draw of the run")
   public long seed = 0;
@@ -85,17 +85,14 @@ public final class RunSettings {
   public int evalPerClass = 4;
 
   /**
-   * Marks a field as a setting: its help text, and its flag when that is not the field's name in kebab case.
-   * {@link SettingsOptions} makes a command-line option of every such field, so a setting is declared here
-   * once: the field (the settings file's key), its default, its flag and its help.
+   * Marks a field as a setting, with its help text. {@link SettingsOptions} makes a command-line option of
+   * every such field ({@code --} and the field name in kebab case), so a setting is declared here once: the
+   * field (the settings file's key), its default and its help.
    */
   @java.lang.annotation.Retention(java.lang.annotation.RetentionPolicy.RUNTIME)
   @java.lang.annotation.Target(java.lang.annotation.ElementType.FIELD)
   @interface Setting {
     String value();
-
-    /** The flag; empty: {@code --} and the field name in kebab case. */
-    String flag() default "";
   }
 
   /** A copy of {@code s}, field by field. */

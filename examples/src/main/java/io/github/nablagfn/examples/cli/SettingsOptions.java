@@ -33,11 +33,9 @@ final class SettingsOptions {
     return out;
   }
 
-  /** The flag of a setting: its {@link RunSettings.Setting#flag()}, or {@code --} and the field name in kebab case. */
+  /** The flag of a setting: {@code --} and the field name in kebab case. */
   static String flag(Field f) {
-    String given = f.getAnnotation(RunSettings.Setting.class).flag();
-    return given.isEmpty() ? "--" + f.getName().replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT)
-        : given;
+    return "--" + f.getName().replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT);
   }
 
   /** Adds {@code --config} and one option per setting to {@code spec}, the help naming {@code defaults}' values. */
@@ -49,8 +47,8 @@ final class SettingsOptions {
       Object value = get(f, defaults);
       String help = f.getAnnotation(RunSettings.Setting.class).value()
           + (value == null ? "" : " (default: " + value + ")");
-      Class<?> type = f.getType().isPrimitive() ? box(f.getType()) : f.getType();
-      String label = type == String.class ? "TEXT" : type == Double.class ? "X" : "N";
+      Class<?> type = f.getType();
+      String label = type == String.class ? "TEXT" : type == double.class || type == Double.class ? "X" : "N";
       spec.addOption(OptionSpec.builder(flag(f)).type(type).paramLabel(label)
           .description(help).build());
     }
@@ -86,21 +84,5 @@ final class SettingsOptions {
     } catch (IllegalAccessException e) {
       throw new IllegalStateException("setting " + f.getName() + " is not public", e);
     }
-  }
-
-  private static Class<?> box(Class<?> primitive) {
-    if (primitive == int.class) {
-      return Integer.class;
-    }
-    if (primitive == long.class) {
-      return Long.class;
-    }
-    if (primitive == double.class) {
-      return Double.class;
-    }
-    if (primitive == boolean.class) {
-      return Boolean.class;
-    }
-    throw new IllegalStateException("a setting of type " + primitive + "; expected int, long, double or boolean");
   }
 }

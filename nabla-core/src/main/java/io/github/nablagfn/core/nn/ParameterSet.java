@@ -50,6 +50,19 @@ public final class ParameterSet {
     return Collections.unmodifiableMap(params);
   }
 
+  /**
+   * A gradient for every parameter, in module order, from {@code gradients} keyed {@code prefix + name}; a
+   * parameter without one (no loss term reaches it: SameDiff returns none) gets zeros of its shape.
+   */
+  public Map<String, INDArray> gradientsOrZeros(Map<String, INDArray> gradients, String prefix) {
+    Map<String, INDArray> all = new LinkedHashMap<>();
+    params.forEach((name, p) -> {
+      INDArray g = gradients.get(prefix + name);
+      all.put(name, g != null ? g : org.nd4j.linalg.factory.Nd4j.zeros(p.dataType(), p.shape()));
+    });
+    return all;
+  }
+
   /** Total number of scalar parameters. */
   public long count() {
     long n = 0;

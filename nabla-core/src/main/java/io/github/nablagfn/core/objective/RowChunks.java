@@ -4,7 +4,6 @@ import io.github.nablagfn.core.model.Denoiser;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Rows of a batch evaluated a chunk per graph execution, and the sums that put the chunks together. SameDiff
@@ -34,20 +33,11 @@ final class RowChunks {
   }
 
   /**
-   * The gradient of every parameter of {@code net} from a graph's gradients named {@code prefix + name}; a
-   * parameter no loss term reaches (SameDiff returns no gradient for it) gets zeros. Empty for a null network.
+   * The gradient of every parameter of {@code net} from a graph's gradients named {@code prefix + name}
+   * ({@link io.github.nablagfn.core.nn.ParameterSet#gradientsOrZeros}); empty for a null network.
    */
   static Map<String, INDArray> byParameter(Map<String, INDArray> graphGradients, String prefix, Denoiser net) {
-    Map<String, INDArray> m = new LinkedHashMap<>();
-    if (net == null) {
-      return m;
-    }
-    for (String name : net.parameters().names()) {
-      INDArray g = graphGradients.get(prefix + name);
-      INDArray p = net.parameters().get(name);
-      m.put(name, g != null ? g : Nd4j.zeros(p.dataType(), p.shape()));
-    }
-    return m;
+    return net == null ? new LinkedHashMap<>() : net.parameters().gradientsOrZeros(graphGradients, prefix);
   }
 
   /** {@code sum} += {@code weight}·{@code g} per name; a name not yet in {@code sum} gets weight·g (a new array). */

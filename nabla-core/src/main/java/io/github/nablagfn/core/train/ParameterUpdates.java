@@ -6,7 +6,6 @@ import io.github.nablagfn.core.optim.LearningRate;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The updates of θ (policy) and φ (flow, when there is one): each with its own AdamW, learning-rate schedule
@@ -36,12 +35,12 @@ final class ParameterUpdates {
 
   /** The gradients of every parameter of θ from a result (zeros where it had none). */
   Map<String, INDArray> policyGradients(RowResult r) {
-    return withAllNames(policy, r.policyGradients().toArrays());
+    return policy.parameters().gradientsOrZeros(r.policyGradients().toArrays(), "");
   }
 
   /** The gradients of every parameter of φ from a result; empty without a flow. */
   Map<String, INDArray> flowGradients(RowResult r) {
-    return flow == null ? Map.of() : withAllNames(flow, r.flowGradients().toArrays());
+    return flow == null ? Map.of() : flow.parameters().gradientsOrZeros(r.flowGradients().toArrays(), "");
   }
 
   /** The L2 norm of φ's gradients; 0 without a flow. */
@@ -98,27 +97,12 @@ final class ParameterUpdates {
     };
   }
 
-  @Override
-  public String toString() {
-    return "policy " + policyOptimizer + ", flow " + flowOptimizer;
-  }
-
   String policyOptimizer() {
     return policyOptimizer.toString();
   }
 
   String flowOptimizer() {
     return flowOptimizer.toString();
-  }
-
-  /** Gradients for every parameter of {@code d} (zeros where a share had none, e.g. an empty map). */
-  private static Map<String, INDArray> withAllNames(Denoiser d, Map<String, INDArray> grads) {
-    Map<String, INDArray> all = new LinkedHashMap<>();
-    d.parameters().asMap().forEach((k, v) -> {
-      INDArray g = grads.get(k);
-      all.put(k, g != null ? g : Nd4j.zeros(v.dataType(), v.shape()));
-    });
-    return all;
   }
 
   private static Map<String, INDArray> snapshot(Map<String, INDArray> params) {
