@@ -134,8 +134,7 @@ final class FinetuneRun {
     }
     long evaluated = evals.get(evals.size() - 1).iteration();
 
-    boolean nablaDb = s.objective.endsWith("nabla-db");
-    UNet flow = nablaDb ? UNet.create(UNetConfig.flowSmall(), Rng.of(s.seed).fork("flow", 0)) : null;
+    UNet flow = objective(s).learnsFlow() ? UNet.create(UNetConfig.flowSmall(), Rng.of(s.seed).fork("flow", 0)) : null;
     if (stop.requested()) {
       return STOPPED; // before training: nothing to save
     }
@@ -260,6 +259,8 @@ final class FinetuneRun {
     return switch (s.objective) {
       case "nabla-db" -> Objectives.nablaDb().timestepFraction(s.timestepFraction).regScale(s.regScale)
           .forwardWeighting(weighting).innerEpochs(s.innerEpochs);
+      case "dag-db" -> Objectives.dagDb().timestepFraction(s.timestepFraction);
+      case "residual-db" -> Objectives.residualDb().timestepFraction(s.timestepFraction);
       case "refl" -> Objectives.refl(s.reflLateSteps);
       case "draft-k" -> Objectives.draftK(s.draftK);
       case "draft-lv" -> Objectives.draftLv(s.draftLvCopies);

@@ -18,8 +18,10 @@ import java.util.List;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class RunSettings {
-  static final List<String> OBJECTIVES = List.of("residual-nabla-db", "nabla-db", "refl", "draft-k", "draft-lv",
-      "alignprop", "ddpo");
+  static final List<String> OBJECTIVES = List.of("residual-nabla-db", "nabla-db", "dag-db", "residual-db", "refl",
+      "draft-k", "draft-lv", "alignprop", "ddpo");
+  /** The objectives that need only reward values (so take the non-differentiable jpeg reward). */
+  static final List<String> VALUE_ONLY = List.of("ddpo", "dag-db", "residual-db");
   static final List<String> REWARDS = List.of("classifier", "aesthetic", "ink", "symmetry", "jpeg");
   static final List<String> SAMPLERS = List.of("ddim", "ddpm", "sde-dpmpp");
 
@@ -29,9 +31,9 @@ public final class RunSettings {
   public String runsDir = "runs";
   @Setting("Base model: a weights file, an adapter directory or a run directory (none: the shipped MNIST model)")
   public String base;
-  @Setting("residual-nabla-db, nabla-db, refl, draft-k, draft-lv, alignprop, ddpo")
+  @Setting("residual-nabla-db, nabla-db, dag-db, residual-db, refl, draft-k, draft-lv, alignprop, ddpo")
   public String objective = "residual-nabla-db";
-  @Setting("classifier (log p(c|x)), aesthetic, ink, symmetry, jpeg (ddpo only)")
+  @Setting("classifier (log p(c|x)), aesthetic, ink, symmetry, jpeg (ddpo, dag-db and residual-db only)")
   public String reward = "classifier";
   @Setting("Reward scale β")
   public double beta = 100;
@@ -58,7 +60,7 @@ public final class RunSettings {
   @Setting("Iterations over which the policy learning rate rises linearly from 0 to --lr (0: constant; the "
       + "flow's rate is constant)")
   public int warmup = 0;
-  @Setting("∇-DB family: fraction of each trajectory's steps trained per iteration, in (0, 1] (the final step "
+  @Setting("∇-DB and DB families: fraction of each trajectory's steps trained per iteration, in (0, 1] (the final step "
       + "is always included)")
   public double timestepFraction = 0.1;
   @Setting("∇-DB family: λ of the regulariser λ‖ε_θ − ε_old‖² toward the outputs recorded while sampling; it "
@@ -194,8 +196,8 @@ public final class RunSettings {
         "a plain directory name (no /, \\ or :, not . or .., no control characters, at most 255 bytes)");
     require(OBJECTIVES.contains(objective), "objective", objective, "one of " + OBJECTIVES);
     require(REWARDS.contains(reward), "reward", reward, "one of " + REWARDS);
-    require(!reward.equals("jpeg") || objective.equals("ddpo"), "reward", reward,
-        "a differentiable reward for " + objective + " (jpeg works with ddpo only)");
+    require(!reward.equals("jpeg") || VALUE_ONLY.contains(objective), "reward", reward,
+        "a differentiable reward for " + objective + " (jpeg works with " + String.join(", ", VALUE_ONLY) + " only)");
     require(SAMPLERS.contains(sampler), "sampler", sampler, "one of " + SAMPLERS);
     require(beta >= 0 && Double.isFinite(beta), "beta", beta, "a finite value >= 0");
     require(eta > 0 && eta <= 1, "eta", eta, "in (0, 1] (the objectives need a stochastic sampler)");

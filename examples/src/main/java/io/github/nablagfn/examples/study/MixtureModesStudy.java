@@ -34,7 +34,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * (nearest centre, 4000 samples), the target, the modes kept (weight ≥ 1 %), the mean reward; a method
  * whose update diverges is reported with the iteration. Settings (system properties): {@code beta} (1),
  * {@code iters} (300), {@code steps} (50), {@code batch} (64), {@code lr} (1e-3), {@code methods}
- * (residual-nabla-db,refl,draft-k,nabla-db), and for Residual ∇-DB {@code frac} (0.2) and {@code weighting}
+ * (residual-nabla-db,refl,draft-k,nabla-db; also dag-db, residual-db, draft-lv, align-prop, ddpo), and for
+ * Residual ∇-DB, the DB family and DDPO {@code frac} (0.2) and {@code weighting}
  * (γ_t: ALPHA_BAR, SQRT_ALPHA_BAR or NONE) and {@code cap} (κ of {@code ForwardWeighting.capped}; default
  * none, the paper's score units); {@code decay} (false: constant learning rates; true: cosine to
  * 5 % after 50 warm-up iterations); {@code logEvery} (0: off; n: one JSON line of loss terms, reward and
@@ -56,6 +57,10 @@ public final class MixtureModesStudy {
               ? io.github.nablagfn.core.objective.ForwardWeighting.score()
               : io.github.nablagfn.core.objective.ForwardWeighting.capped(Double.parseDouble(System.getProperty("cap"))));
       case "nabla-db" -> Objectives.nablaDb().timestepFraction(0.2);
+      case "dag-db" -> Objectives.dagDb().timestepFraction(Double.parseDouble(System.getProperty("frac", "0.2")));
+      case "residual-db" -> Objectives.residualDb()
+          .timestepFraction(Double.parseDouble(System.getProperty("frac", "0.2")));
+      case "ddpo" -> Objectives.ddpo().timestepFraction(Double.parseDouble(System.getProperty("frac", "0.2")));
       case "refl" -> Objectives.refl();
       case "draft-k" -> Objectives.draftK(1);
       case "draft-lv" -> Objectives.draftLv(2);
@@ -111,7 +116,7 @@ public final class MixtureModesStudy {
     for (String m : methods) {
       MlpDenoiser policy = (MlpDenoiser) base.copy();
       Objective obj = objective(m);
-      boolean flow = m.contains("nabla-db");
+      boolean flow = obj.learnsFlow();
       NablaTrainer trainer = NablaTrainer.builder().policy(policy)
           .flow(flow ? FlowModel.of(MlpDenoiser.create(new MlpDenoiser.Config(2, 64, 2, 32, 0, PredictionType.EPSILON)
               .withZeroOutput(), Rng.of(2))) : FlowModel.none())

@@ -24,6 +24,26 @@ public final class Columns {
     return shape;
   }
 
+  /**
+   * Σ over each row's sample axes of {@code v} (N, sampleShape...), giving (N). A sample of one element is its
+   * own sum (a reshape): ND4J 1.0.0-M2.1 fails on a sum over axes of size 1 of a batch of several rows
+   * (docs/samediff-notes.md).
+   */
+  static org.nd4j.autodiff.samediff.SDVariable sumPerRow(org.nd4j.autodiff.samediff.SDVariable v, long[] sampleShape) {
+    long elements = 1;
+    for (long s : sampleShape) {
+      elements *= s;
+    }
+    if (elements == 1) {
+      return v.reshape(-1);
+    }
+    int[] dims = new int[sampleShape.length];
+    for (int i = 0; i < dims.length; i++) {
+      dims[i] = i + 1;
+    }
+    return v.sum(dims);
+  }
+
   /** Checks a rows-per-execution setting (0 = all rows in one graph execution) and returns it. */
   static int checkRowsPerExecution(int rows) {
     if (rows < 0) {

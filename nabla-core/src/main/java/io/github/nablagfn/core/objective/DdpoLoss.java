@@ -31,7 +31,6 @@ public final class DdpoLoss {
   private final Ddpo objective;
   private final Denoiser policy;
   private final boolean conditional;
-  private final int rank;
   private final SameDiff sd;
   private final List<String> vars;
   private int rowsPerExecution;
@@ -40,7 +39,6 @@ public final class DdpoLoss {
     this.objective = objective;
     this.policy = policy;
     this.conditional = policy.numClasses() > 0;
-    this.rank = policy.sampleShape().length + 1;
     this.sd = graph();
     this.vars = policy.parameters().names().stream().map(n -> POLICY + n).toList();
     NablaRuntime.quietly(() -> {
@@ -65,14 +63,10 @@ public final class DdpoLoss {
     SDVariable invVar = in.invVar();
     SDVariable adv = g.placeHolder("adv", DataType.FLOAT, -1);
     SDVariable eps = policy.forward(GraphScope.of(g, POLICY, policy.parameters()), xT, in.t(), in.c());
-    int[] dims = new int[rank - 1];
-    for (int i = 0; i < dims.length; i++) {
-      dims[i] = i + 1;
-    }
     SDVariable d = xNext.sub(xT.mul(mX).add(eps.mul(mO)));
     SDVariable dOld = xNext.sub(xT.mul(mX).add(epsOld.mul(mO)));
-    SDVariable logp = sumPerRow(d.mul(d).mul(invVar), dims).mul(-0.5);
-    SDVariable logpOld = sumPerRow(dOld.mul(dOld).mul(invVar), dims).mul(-0.5);
+    SDVariable logp = Columns.sumPerRow(d.mul(d).mul(invVar), policy.sampleShape()).mul(-0.5);
+    SDVariable logpOld = Columns.sumPerRow(dOld.mul(dOld).mul(invVar), policy.sampleShape()).mul(-0.5);
     SDVariable ratio = g.math().exp(logp.sub(logpOld));
     ratio.rename("ratio");
     double eps0 = objective.clipRange();
@@ -83,18 +77,6 @@ public final class DdpoLoss {
     unclipped.add(g.nn().relu(clipped.sub(unclipped), 0.0)).mean().rename("loss");
     g.setLossVariables("loss");
     return g;
-  }
-
-  /**
-   * Σ over a row's sample axes. A sample of one element is its own sum (a reshape): ND4J 1.0.0-M2.1 fails
-   * on a sum over axes of size 1 of a batch of several rows (docs/samediff-notes.md).
-   */
-  private SDVariable sumPerRow(SDVariable v, int[] dims) {
-    long elements = 1;
-    for (long s : policy.sampleShape()) {
-      elements *= s;
-    }
-    return elements == 1 ? v.reshape(-1) : v.sum(dims);
   }
 
   /**

@@ -14,6 +14,16 @@ public final class Objectives {
     return NablaDb.defaults();
   }
 
+  /** DAG-DB: scalar detailed balance against the noising process, forward-looking log-flow (fraction 0.1, γ_t = ᾱ_t). */
+  public static DagDb dagDb() {
+    return DagDb.defaults();
+  }
+
+  /** Residual DB: scalar detailed balance against the pretrained policy, with the same defaults as {@link #dagDb()}. */
+  public static ResidualDb residualDb() {
+    return ResidualDb.defaults();
+  }
+
   /** ReFL: reward of the one-step prediction x̂0 from a random step among the last {@code lateSteps}. */
   public static Refl refl(int lateSteps) {
     return new Refl(lateSteps);

@@ -22,6 +22,8 @@ public final class TransitionBatch {
   final INDArray xT;
   final INDArray xNext;
   final INDArray epsOld;
+  /** The sampling-time output at x_s (zeros on the final step, whose x_s = x_0 has none). */
+  final INDArray epsNext;
   final INDArray condition;
   final int[] t;
   final int[] tNext;
@@ -41,16 +43,19 @@ public final class TransitionBatch {
   final double[] noisingInvVariance;
   final int rank;
 
-  private TransitionBatch(List<INDArray> xt, List<INDArray> xp, List<INDArray> eo, List<INDArray> cond, int n, int rank) {
+  private TransitionBatch(List<INDArray> xt, List<INDArray> xp, List<INDArray> eo, List<INDArray> en,
+      List<INDArray> cond, int n, int rank) {
     this(Nd4j.concat(0, xt.toArray(new INDArray[0])), Nd4j.concat(0, xp.toArray(new INDArray[0])),
-        Nd4j.concat(0, eo.toArray(new INDArray[0])),
+        Nd4j.concat(0, eo.toArray(new INDArray[0])), Nd4j.concat(0, en.toArray(new INDArray[0])),
         cond.isEmpty() ? null : Nd4j.concat(0, cond.toArray(new INDArray[0])), n, rank);
   }
 
-  private TransitionBatch(INDArray xT, INDArray xNext, INDArray epsOld, INDArray condition, int n, int rank) {
+  private TransitionBatch(INDArray xT, INDArray xNext, INDArray epsOld, INDArray epsNext, INDArray condition, int n,
+      int rank) {
     this.xT = xT;
     this.xNext = xNext;
     this.epsOld = epsOld;
+    this.epsNext = epsNext;
     this.condition = condition;
     this.t = new int[n];
     this.tNext = new int[n];
@@ -84,16 +89,18 @@ public final class TransitionBatch {
     List<INDArray> xt = new ArrayList<>();
     List<INDArray> xp = new ArrayList<>();
     List<INDArray> eo = new ArrayList<>();
+    List<INDArray> en = new ArrayList<>();
     List<INDArray> cond = new ArrayList<>();
     for (int i : steps) {
       xt.add(trajectory.states()[i]);
       xp.add(trajectory.states()[i + 1]);
       eo.add(trajectory.outputs()[i]);
+      en.add(i + 1 < trajectory.numSteps() ? trajectory.outputs()[i + 1] : Nd4j.zerosLike(trajectory.outputs()[i]));
       if (trajectory.condition() != null) {
         cond.add(trajectory.condition().reshape(b));
       }
     }
-    TransitionBatch tb = new TransitionBatch(xt, xp, eo, cond, steps.length * b, xt.get(0).rank());
+    TransitionBatch tb = new TransitionBatch(xt, xp, eo, en, cond, steps.length * b, xt.get(0).rank());
     PredictionType prediction = sampler.prediction();
     int last = sampler.numSteps() - 1;
     for (int k = 0; k < steps.length; k++) {
@@ -146,7 +153,8 @@ public final class TransitionBatch {
       throw new IllegalArgumentException("rows [" + from + ", " + to + ") of a batch of " + rows());
     }
     TransitionBatch s = new TransitionBatch(Columns.rows(xT, from, to), Columns.rows(xNext, from, to),
-        Columns.rows(epsOld, from, to), Columns.rows(condition, from, to), to - from, rank);
+        Columns.rows(epsOld, from, to), Columns.rows(epsNext, from, to), Columns.rows(condition, from, to), to - from,
+        rank);
     int n = to - from;
     System.arraycopy(t, from, s.t, 0, n);
     System.arraycopy(tNext, from, s.tNext, 0, n);

@@ -490,7 +490,8 @@ public final class NablaTrainer {
     public NablaTrainer build() {
       require(policy != null, "policy", "null", "a Denoiser");
       require(objective != null, "objective", "null",
-          "Objectives.residualNablaDb(), nablaDb(), refl(), draftK(k), draftLv(n), alignProp() or ddpo()");
+          "Objectives.residualNablaDb(), nablaDb(), dagDb(), residualDb(), refl(), draftK(k), draftLv(n), alignProp() "
+              + "or ddpo()");
       if (!objective.learnsFlow() && flow == null) {
         flow = FlowModel.none(); // the baselines learn no flow
       }
@@ -509,7 +510,7 @@ public final class NablaTrainer {
       require(checkpointsKept >= 1, "checkpointsKept", Integer.toString(checkpointsKept), ">= 1");
       require(reward.differentiable() || !objective.needsRewardGradient(), "reward",
           reward.name() + " (not differentiable)",
-          "a differentiable reward for " + objective.name() + " (DDPO takes any reward)");
+          "a differentiable reward for " + objective.name() + " (DDPO, DAG-DB and Residual DB take any reward)");
       require(objective.learnsFlow() || flow.network() == null, "flow", "a network",
           "FlowModel.none() with " + objective.name() + " (it learns no flow)");
       require(sampler.prediction() == policy.predictionType(), "sampler.prediction", sampler.prediction().name(),

@@ -1,6 +1,7 @@
 package io.github.nablagfn.core.train;
 
 import io.github.nablagfn.core.model.Denoiser;
+import io.github.nablagfn.core.objective.DbObjective;
 import io.github.nablagfn.core.objective.Ddpo;
 import io.github.nablagfn.core.objective.NablaDbObjective;
 import io.github.nablagfn.core.objective.Objective;
@@ -17,7 +18,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@link RowTask.SampleAndLoss}, or a {@link RowTask.Sample} followed by {@link #innerEpochs()} update tasks on
  * the sampled batch (all but the last applied inside the iteration); then the guard and the update.
  */
-sealed interface ObjectiveEngine permits NablaDbEngine, RewardBackpropEngine, DdpoEngine {
+sealed interface ObjectiveEngine permits NablaDbEngine, DbEngine, RewardBackpropEngine, DdpoEngine {
 
   /** The rows of one share and the random streams of its iteration. */
   /**
@@ -41,6 +42,11 @@ sealed interface ObjectiveEngine permits NablaDbEngine, RewardBackpropEngine, Dd
       @Override
       public ObjectiveEngine nablaDb(NablaDbObjective o) {
         return new NablaDbEngine(o, parts);
+      }
+
+      @Override
+      public ObjectiveEngine db(DbObjective o) {
+        return new DbEngine(o, parts);
       }
 
       @Override
