@@ -13,15 +13,24 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code nabla compare}: the same base model, reward, β, iteration budget and evaluation set for every
- * method and seed; one {@code finetune} run per (method, seed) under {@code <runs-dir>/<name>/}. Resumable:
- * a finished run (its DONE marker) is not redone, an interrupted one continues from its checkpoint. Then
- * writes {@code summary.md} (mean ± std over seeds of the final reward, accuracy, diversity and FID to
- * base, and the wall time) and plots of reward against iteration and of diversity and FID against reward.
+ * {@code nabla compare}: the same base model, reward, budget and evaluation set for every method and seed;
+ * one {@code finetune} run per (method, seed) under {@code <runs-dir>/<name>/}. A method is an objective with
+ * optional settings of its own, {@code objective@key=value@key=value} (keys as in a settings file:
+ * {@code ddpo@lr=3e-4@ddpo-clip=1e-3}), so one call can sweep settings or compare tuned methods. Resumable: a
+ * finished run (its DONE marker) is not redone, an interrupted one continues from its checkpoint. Then writes
+ * {@code summary.md} (final reward, accuracy, diversity and FID to base, mean ± std over seeds, and the wall time;
+ * runs that diverged in a table of their own; the methods at two matched reward levels) and plots of reward
+ * against iteration and of diversity and FID to base against reward. With {@code --select}, also picks each
+ * objective's best setting by the rule of {@link #select} and writes it to {@code selected.txt}.
  */
 @Command(name = "compare", mixinStandardHelpOptions = true, modelTransformer = SettingsCommand.Options.class,
     description = "Run several objectives × seeds with one budget and summarise reward, diversity and FID to base.")
 final class Compare extends SettingsCommand {
+  /** Final FID to base above which a run counts as diverged (off the base model's distribution). */
+  static final double DIVERGED_FID = 1000;
+  /** The share of the base model's diversity a setting must keep to be selected. */
+  static final double KEPT_DIVERSITY = 0.8;
+
   /** Compare's defaults: finetune's under the name "compare". */
   @Override
   RunSettings defaults() {
@@ -30,7 +39,8 @@ final class Compare extends SettingsCommand {
     return d;
   }
 
-  @Option(names = "--methods", split = ",", description = "Objectives (default: all seven)")
+  @Option(names = "--methods", split = ",", description = "Objectives, each optionally with settings of its own: "
+      + "objective@key=value@... (default: every objective)")
   List<String> methods = RunSettings.OBJECTIVES;
 
   @Option(names = "--seeds", description = "Seeds 0..N-1 (default 3; 1 with --quick)")
@@ -39,6 +49,42 @@ final class Compare extends SettingsCommand {
   @Option(names = "--quick", description = "A smoke run: 1 seed, 4 iterations of 2 trajectories, 10 steps, "
       + "2 evaluation samples per class (flags still override)")
   boolean quick;
+
+  @Option(names = "--select", description = "Pick each objective's best setting (highest final reward among the "
+      + "settings keeping >= 0.8x the base model's diversity) and write selected.txt")
+  boolean select;
+
+  /** A method: an objective and settings of its own, written {@code objective@key=value@...}. */
+  record Method(String label, String objective, Map<String, String> values) {
+    static Method parse(String spec) {
+      String[] parts = spec.split("@");
+      if (!RunSettings.OBJECTIVES.contains(parts[0])) {
+        throw new IllegalArgumentException("--methods: '" + spec + "' starts with '" + parts[0]
+            + "'; expected one of " + RunSettings.OBJECTIVES);
+      }
+      Map<String, String> values = new LinkedHashMap<>();
+      for (int i = 1; i < parts.length; i++) {
+        int eq = parts[i].indexOf('=');
+        if (eq <= 0 || eq == parts[i].length() - 1) {
+          throw new IllegalArgumentException("--methods: '" + spec + "' has '" + parts[i] + "'; expected key=value");
+        }
+        String key = parts[i].substring(0, eq);
+        if (List.of("objective", "seed", "name", "runsDir", "runs-dir").contains(key)) {
+          throw new IllegalArgumentException("--methods: '" + spec + "' sets '" + key
+              + "', which compare sets itself");
+        }
+        values.put(key, parts[i].substring(eq + 1));
+      }
+      return new Method(spec, parts[0], values);
+    }
+
+    RunSettings settings(RunSettings base) {
+      RunSettings s = values.isEmpty() ? RunSettings.copy(base)
+          : RunSettings.withValues(base, values, "--methods '" + label + "'");
+      s.objective = objective;
+      return s;
+    }
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -55,40 +101,46 @@ final class Compare extends SettingsCommand {
     if (seeds < 1) {
       throw new IllegalArgumentException("--seeds = " + seeds + "; expected >= 1");
     }
+    List<Method> parsed = new ArrayList<>();
     for (String m : methods) {
-      if (!RunSettings.OBJECTIVES.contains(m)) {
-        throw new IllegalArgumentException("--methods: '" + m + "'; expected some of " + RunSettings.OBJECTIVES);
-      }
+      Method method = Method.parse(m);
+      method.settings(base).validate(); // every setting checked before the first run starts
+      parsed.add(method);
     }
     Path root = Path.of(base.runsDir).resolve(base.name);
     Map<String, List<List<EvalRecord>>> results = new LinkedHashMap<>();
     Map<String, double[]> seconds = new LinkedHashMap<>();
-    for (String m : methods) {
+    for (Method m : parsed) {
       for (int seed = 0; seed < seeds; seed++) {
-        RunSettings s = RunSettings.copy(base);
-        s.objective = m;
+        RunSettings s = m.settings(base);
         s.seed = seed;
         s.runsDir = root.toString();
-        s.name = m + "-seed" + seed;
+        s.name = m.label() + "-seed" + seed;
         Path run = root.resolve(s.name);
         long start = System.nanoTime();
         if (!Files.exists(run.resolve("DONE"))) {
-          System.out.printf(java.util.Locale.ROOT, "== %s, seed %d%n", m, seed);
+          System.out.printf(java.util.Locale.ROOT, "== %s, seed %d%n", m.label(), seed);
           FinetuneRun.run(s.validate());
           Files.writeString(run.resolve("seconds"), Double.toString((System.nanoTime() - start) / 1e9));
         }
-        results.computeIfAbsent(m, k -> new ArrayList<>()).add(FinetuneRun.readEvals(run.resolve("eval.jsonl")));
+        results.computeIfAbsent(m.label(), k -> new ArrayList<>()).add(FinetuneRun.readEvals(run.resolve("eval.jsonl")));
         double secs = Files.exists(run.resolve("seconds")) ? Double.parseDouble(Files.readString(run.resolve("seconds")))
             : Double.NaN;
-        seconds.computeIfAbsent(m, k -> new double[seeds])[seed] = secs;
+        seconds.computeIfAbsent(m.label(), k -> new double[seeds])[seed] = secs;
       }
     }
-    Files.writeString(root.resolve("summary.md"), summary(base, results, seconds), StandardCharsets.UTF_8);
+    String summary = summary(base, results, seconds);
+    if (select) {
+      Map<String, String> chosen = select(parsed, results);
+      summary += sweepTable(parsed, results, chosen);
+      Files.writeString(root.resolve("selected.txt"), String.join(",", chosen.values()) + "\n", StandardCharsets.UTF_8);
+      System.out.println("selected: " + String.join(",", chosen.values()));
+    }
+    Files.writeString(root.resolve("summary.md"), summary, StandardCharsets.UTF_8);
     plots(root, results);
     System.out.println("summary in " + root.resolve("summary.md").toAbsolutePath());
     return 0;
   }
-
 
   private static String meanStd(double[] v) {
     double m = Arrays.stream(v).average().orElse(Double.NaN);
@@ -96,71 +148,157 @@ final class Compare extends SettingsCommand {
     return String.format(java.util.Locale.ROOT, "%.4g ± %.2g", m, sd);
   }
 
+  /** Whether a method's runs diverged: a non-finite final (seed-mean) value or FID to base above {@link #DIVERGED_FID}. */
+  static boolean diverged(List<List<EvalRecord>> runs) {
+    double[] reward = seedMean(runs, EvalRecord::reward);
+    double[] fid = seedMean(runs, EvalRecord::fidToBase);
+    if (reward.length == 0) {
+      return false;
+    }
+    double r = reward[reward.length - 1];
+    double f = fid[fid.length - 1];
+    return !Double.isFinite(r) || !Double.isFinite(f) || f > DIVERGED_FID;
+  }
+
+  private static String row(String name, List<List<EvalRecord>> runs, int at, double[] seconds) {
+    return "| " + name + " | " + meanStd(col(runs, at, EvalRecord::reward)) + " | "
+        + meanStd(col(runs, at, EvalRecord::accuracy)) + " | " + meanStd(col(runs, at, EvalRecord::diversity)) + " | "
+        + (at == 0 ? "0" : meanStd(col(runs, at, EvalRecord::fidToBase))) + " | "
+        + (seconds == null ? "" : meanStd(seconds)) + " |\n";
+  }
+
   static String summary(RunSettings s, Map<String, List<List<EvalRecord>>> results, Map<String, double[]> seconds) {
     StringBuilder b = new StringBuilder();
     b.append(String.format(java.util.Locale.ROOT, "# Comparison: reward %s, β = %s, %d iterations of %d, %d steps, "
         + "LoRA rank %d%n%n", s.reward, s.beta, s.iterations, s.batch, s.steps, s.loraRank));
     b.append("Final evaluation (mean ± std over seeds; the base model's values are iteration 0).\n\n");
-    b.append("| method | reward | accuracy | diversity | FID to base | wall time s |\n|---|---|---|---|---|---|\n");
+    String header = "| method | reward | accuracy | diversity | FID to base | wall time s |\n|---|---|---|---|---|---|\n";
+    b.append(header);
+    StringBuilder off = new StringBuilder();
     boolean first = true;
     for (var e : results.entrySet()) {
       List<List<EvalRecord>> runs = e.getValue();
       if (first) {
-        b.append("| base model | ").append(meanStd(col(runs, 0, EvalRecord::reward))).append(" | ").append(meanStd(col(runs, 0, EvalRecord::accuracy)))
-            .append(" | ").append(meanStd(col(runs, 0, EvalRecord::diversity))).append(" | 0 | |\n");
+        b.append(row("base model", runs, 0, null));
         first = false;
       }
-      b.append("| ").append(e.getKey()).append(" | ").append(meanStd(col(runs, -1, EvalRecord::reward))).append(" | ")
-          .append(meanStd(col(runs, -1, EvalRecord::accuracy))).append(" | ").append(meanStd(col(runs, -1, EvalRecord::diversity))).append(" | ")
-          .append(meanStd(col(runs, -1, EvalRecord::fidToBase))).append(" | ").append(meanStd(seconds.get(e.getKey()))).append(" |\n");
+      (diverged(runs) ? off : b).append(row(e.getKey(), runs, -1, seconds.get(e.getKey())));
+    }
+    if (off.length() > 0) {
+      b.append(String.format(java.util.Locale.ROOT, "%nDiverged (a non-finite value or FID to base above %.0f at "
+          + "the end; left out of the plots and of the matched-reward tables):%n%n", DIVERGED_FID));
+      b.append(header).append(off);
     }
     b.append(matched(results));
     return b.toString();
   }
 
   /**
-   * The matched-reward table: r* is the lowest final (seed-mean) reward among the methods that end above
-   * the base model; for each method, diversity and FID to base at its first evaluation whose seed-mean
-   * reward reaches r*, so that methods are compared at equal reward rather than equal iterations.
+   * The matched-reward tables at two levels, among the methods that did not diverge and ended above the
+   * base model's reward: r1 = the lowest of their final (seed-mean) rewards (every one of them reaches it) and
+   * r2 = the median of them (a higher bar); for each method, its first evaluation whose seed-mean reward
+   * reaches the level, so that methods are compared at equal reward rather than equal iterations.
    */
   static String matched(Map<String, List<List<EvalRecord>>> results) {
     double base = Double.NaN;
-    double target = Double.POSITIVE_INFINITY;
+    List<Double> finals = new ArrayList<>();
     for (List<List<EvalRecord>> runs : results.values()) {
       double[] reward = seedMean(runs, EvalRecord::reward);
       if (reward.length == 0) {
         continue;
       }
       base = reward[0];
-      if (reward[reward.length - 1] > reward[0]) {
-        target = Math.min(target, reward[reward.length - 1]);
+      if (!diverged(runs) && reward[reward.length - 1] > reward[0]) {
+        finals.add(reward[reward.length - 1]);
       }
     }
     StringBuilder b = new StringBuilder("\n");
-    if (Double.isInfinite(target)) {
+    if (finals.isEmpty()) {
       return b.append("No method ended above the base model's reward, so there is no matched-reward point.\n")
           .toString();
     }
-    b.append(String.format(java.util.Locale.ROOT, "At matched reward r* = %.4g (the lowest final reward among the "
-        + "methods that improved on the base model's %.4g): each method's first evaluation (seed mean) with "
-        + "reward >= r*.%n%n", target, base));
-    b.append("| method | iteration | reward | diversity | FID to base |\n|---|---|---|---|---|\n");
-    for (var e : results.entrySet()) {
-      List<List<EvalRecord>> runs = e.getValue();
-      double[] reward = seedMean(runs, EvalRecord::reward);
-      int at = -1;
-      for (int i = 0; i < reward.length && at < 0; i++) {
-        if (reward[i] >= target) {
-          at = i;
+    java.util.Collections.sort(finals);
+    List<Double> levels = new ArrayList<>(List.of(finals.get(0)));
+    double median = finals.get(finals.size() / 2); // the upper median for an even count
+    if (finals.size() >= 2 && median > finals.get(0)) {
+      levels.add(median);
+    }
+    for (int l = 0; l < levels.size(); l++) {
+      double target = levels.get(l);
+      b.append(String.format(java.util.Locale.ROOT, "At matched reward r%d = %.4g (%s of the final rewards of the "
+          + "methods that improved on the base model's %.4g): each method's first evaluation (seed mean) with "
+          + "reward >= r%d.%n%n", l + 1, target, l == 0 ? "the lowest" : "the median", base, l + 1));
+      b.append("| method | iteration | reward | diversity | FID to base |\n|---|---|---|---|---|\n");
+      for (var e : results.entrySet()) {
+        List<List<EvalRecord>> runs = e.getValue();
+        if (diverged(runs)) {
+          continue;
         }
+        double[] reward = seedMean(runs, EvalRecord::reward);
+        int at = -1;
+        for (int i = 0; i < reward.length && at < 0; i++) {
+          if (reward[i] >= target) {
+            at = i;
+          }
+        }
+        if (at < 0) {
+          b.append("| ").append(e.getKey()).append(" | not reached | | | |\n");
+          continue;
+        }
+        b.append("| ").append(e.getKey()).append(" | ").append((long) seedMean(runs, EvalRecord::iteration)[at])
+            .append(" | ").append(meanStd(col(runs, at, EvalRecord::reward))).append(" | ")
+            .append(meanStd(col(runs, at, EvalRecord::diversity))).append(" | ")
+            .append(meanStd(col(runs, at, EvalRecord::fidToBase))).append(" |\n");
       }
-      if (at < 0) {
-        b.append("| ").append(e.getKey()).append(" | not reached | | | |\n");
+      b.append("\n");
+    }
+    return b.toString();
+  }
+
+  /**
+   * Each objective's best setting among its methods: the highest final (seed-mean) reward among the settings
+   * that did not diverge and keep at least {@link #KEPT_DIVERSITY} of the base model's diversity; when none
+   * keeps it, the one that keeps the most. Objective → chosen method, in the order the objectives first appear.
+   */
+  static Map<String, String> select(List<Method> methods, Map<String, List<List<EvalRecord>>> results) {
+    Map<String, String> chosen = new LinkedHashMap<>();
+    Map<String, double[]> best = new LinkedHashMap<>(); // objective -> {kept?, score}
+    for (Method m : methods) {
+      List<List<EvalRecord>> runs = results.get(m.label());
+      double[] reward = seedMean(runs, EvalRecord::reward);
+      double[] diversity = seedMean(runs, EvalRecord::diversity);
+      if (reward.length == 0) {
         continue;
       }
-      b.append("| ").append(e.getKey()).append(" | ").append((long) seedMean(runs, EvalRecord::iteration)[at]).append(" | ")
-          .append(meanStd(col(runs, at, EvalRecord::reward))).append(" | ").append(meanStd(col(runs, at, EvalRecord::diversity))).append(" | ")
-          .append(meanStd(col(runs, at, EvalRecord::fidToBase))).append(" |\n");
+      double kept = diversity[diversity.length - 1] / diversity[0];
+      boolean keeps = !diverged(runs) && kept >= KEPT_DIVERSITY;
+      double[] score = {keeps ? 1 : 0, keeps ? reward[reward.length - 1] : Double.isFinite(kept) ? kept : -1};
+      double[] current = best.get(m.objective());
+      if (current == null || score[0] > current[0] || (score[0] == current[0] && score[1] > current[1])) {
+        best.put(m.objective(), score);
+        chosen.put(m.objective(), m.label());
+      }
+    }
+    return chosen;
+  }
+
+  /** The sweep's table: every setting's final values, its diversity as a share of the base's, and the choice. */
+  static String sweepTable(List<Method> methods, Map<String, List<List<EvalRecord>>> results,
+      Map<String, String> chosen) {
+    StringBuilder b = new StringBuilder(String.format(java.util.Locale.ROOT, "%nSettings (chosen: the highest final "
+        + "reward among those keeping >= %.1fx the base model's diversity and not diverged; when none does, the one "
+        + "keeping the most):%n%n", KEPT_DIVERSITY));
+    b.append("| setting | reward | accuracy | diversity (x base) | FID to base | chosen |\n|---|---|---|---|---|---|\n");
+    for (Method m : methods) {
+      List<List<EvalRecord>> runs = results.get(m.label());
+      double[] diversity = seedMean(runs, EvalRecord::diversity);
+      if (diversity.length == 0) {
+        continue;
+      }
+      b.append(String.format(java.util.Locale.ROOT, "| %s | %s | %s | %.3g (%.2fx) | %s | %s |%n", m.label(),
+          meanStd(col(runs, -1, EvalRecord::reward)), meanStd(col(runs, -1, EvalRecord::accuracy)),
+          diversity[diversity.length - 1], diversity[diversity.length - 1] / diversity[0],
+          meanStd(col(runs, -1, EvalRecord::fidToBase)), m.label().equals(chosen.get(m.objective())) ? "yes" : ""));
     }
     return b.toString();
   }
@@ -171,28 +309,35 @@ final class Compare extends SettingsCommand {
         .toArray();
   }
 
+  /**
+   * Reward against iteration (seed mean, bars ± one std over seeds), diversity and FID to base against reward
+   * (seed means), each method in its own colour and marker; diverged methods are left out (summary.md lists
+   * them), and FID goes on a log axis when it spans more than two decades.
+   */
   private static void plots(Path root, Map<String, List<List<EvalRecord>>> results) throws java.io.IOException {
-    List<String> names = new ArrayList<>(results.keySet());
-    List<double[]> iterations = new ArrayList<>();
-    List<double[]> reward = new ArrayList<>();
-    List<double[]> diversity = new ArrayList<>();
-    List<double[]> fid = new ArrayList<>();
-    for (String m : names) {
-      List<List<EvalRecord>> runs = results.get(m);
-      iterations.add(seedMean(runs, EvalRecord::iteration));
-      reward.add(seedMean(runs, EvalRecord::reward));
-      diversity.add(seedMean(runs, EvalRecord::diversity));
-      fid.add(seedMean(runs, EvalRecord::fidToBase));
+    List<Plots.Series> reward = new ArrayList<>();
+    List<Plots.Series> diversity = new ArrayList<>();
+    List<Plots.Series> fid = new ArrayList<>();
+    for (var e : results.entrySet()) {
+      List<List<EvalRecord>> runs = e.getValue();
+      double[] it = seedMean(runs, EvalRecord::iteration);
+      if (it.length == 0 || diverged(runs)) {
+        continue;
+      }
+      double[] r = seedMean(runs, EvalRecord::reward);
+      reward.add(new Plots.Series(e.getKey(), it, r, seedStd(runs, EvalRecord::reward)));
+      diversity.add(new Plots.Series(e.getKey(), r, seedMean(runs, EvalRecord::diversity), null));
+      fid.add(new Plots.Series(e.getKey(), r, seedMean(runs, EvalRecord::fidToBase), null));
     }
-    if (names.isEmpty() || iterations.get(0).length == 0) {
+    if (reward.isEmpty()) {
       return;
     }
-    Plots.xy(root.resolve("reward-vs-iteration.png"), "Reward (seed mean)", "iteration", "reward", names,
-        iterations, reward);
-    Plots.xy(root.resolve("diversity-vs-reward.png"), "Diversity against reward (seed mean)", "reward",
-        "within-class diversity", names, reward, diversity);
-    Plots.xy(root.resolve("fid-vs-reward.png"), "FID to base against reward (seed mean)", "reward",
-        "FID to base", names, reward, fid);
+    Plots.chart(root.resolve("reward-vs-iteration.png"), "Reward (seed mean ± std)", "iteration", "reward", reward,
+        false);
+    Plots.chart(root.resolve("diversity-vs-reward.png"), "Diversity against reward (seed means)", "reward",
+        "within-class diversity", diversity, false);
+    Plots.chart(root.resolve("fid-vs-reward.png"), "FID to base against reward (seed means)", "reward",
+        "FID to base", fid, Plots.spansDecades(fid));
   }
 
   /** A value averaged over seeds at every evaluation point the seeds share. */
@@ -204,5 +349,17 @@ final class Compare extends SettingsCommand {
       mean[i] = runs.stream().mapToDouble(r -> value.applyAsDouble(r.get(fi))).average().orElse(Double.NaN);
     }
     return mean;
+  }
+
+  /** The standard deviation over seeds (0 for one seed) at every evaluation point the seeds share. */
+  private static double[] seedStd(List<List<EvalRecord>> runs, ToDoubleFunction<EvalRecord> value) {
+    double[] mean = seedMean(runs, value);
+    double[] sd = new double[mean.length];
+    for (int i = 0; i < mean.length && runs.size() > 1; i++) {
+      int fi = i;
+      double ss = runs.stream().mapToDouble(r -> Math.pow(value.applyAsDouble(r.get(fi)) - mean[fi], 2)).sum();
+      sd[i] = Math.sqrt(ss / (runs.size() - 1));
+    }
+    return sd;
   }
 }

@@ -134,7 +134,8 @@ final class FinetuneRun {
     }
     long evaluated = evals.get(evals.size() - 1).iteration();
 
-    UNet flow = objective(s).learnsFlow() ? UNet.create(UNetConfig.flowSmall(), Rng.of(s.seed).fork("flow", 0)) : null;
+    UNet flow = objective(s).learnsFlow() && !s.objective.equals("forward-only")
+        ? UNet.create(UNetConfig.flowSmall(), Rng.of(s.seed).fork("flow", 0)) : null;
     if (stop.requested()) {
       return STOPPED; // before training: nothing to save
     }
@@ -266,6 +267,7 @@ final class FinetuneRun {
       case "draft-lv" -> Objectives.draftLv(s.draftLvCopies);
       case "alignprop" -> Objectives.alignProp();
       case "ddpo" -> Objectives.ddpo().clipRange(s.ddpoClip).innerEpochs(s.innerEpochs);
+      // residual-nabla-db, and forward-only: the same objective without a flow network
       default -> Objectives.residualNablaDb().timestepFraction(s.timestepFraction).regScale(s.regScale)
           .forwardWeighting(weighting).innerEpochs(s.innerEpochs);
     };

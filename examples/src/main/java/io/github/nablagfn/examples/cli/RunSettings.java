@@ -18,8 +18,8 @@ import java.util.List;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class RunSettings {
-  static final List<String> OBJECTIVES = List.of("residual-nabla-db", "nabla-db", "dag-db", "residual-db", "refl",
-      "draft-k", "draft-lv", "alignprop", "ddpo");
+  static final List<String> OBJECTIVES = List.of("residual-nabla-db", "nabla-db", "forward-only", "dag-db",
+      "residual-db", "refl", "draft-k", "draft-lv", "alignprop", "ddpo");
   /** The objectives that need only reward values (so take the non-differentiable jpeg reward). */
   static final List<String> VALUE_ONLY = List.of("ddpo", "dag-db", "residual-db");
   static final List<String> REWARDS = List.of("classifier", "aesthetic", "ink", "symmetry", "jpeg");
@@ -31,7 +31,8 @@ public final class RunSettings {
   public String runsDir = "runs";
   @Setting("Base model: a weights file, an adapter directory or a run directory (none: the shipped MNIST model)")
   public String base;
-  @Setting("residual-nabla-db, nabla-db, dag-db, residual-db, refl, draft-k, draft-lv, alignprop, ddpo")
+  @Setting("residual-nabla-db, nabla-db, forward-only (Residual ∇-DB without a flow network), dag-db, "
+      + "residual-db, refl, draft-k, draft-lv, alignprop, ddpo")
   public String objective = "residual-nabla-db";
   @Setting("classifier (log p(c|x)), aesthetic, ink, symmetry, jpeg (ddpo, dag-db and residual-db only)")
   public String reward = "classifier";
@@ -116,15 +117,40 @@ public final class RunSettings {
     String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
     ObjectMapper mapper = name.endsWith(".yaml") || name.endsWith(".yml") ? new ObjectMapper(new YAMLFactory())
         : new ObjectMapper();
-    mapper.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
-    java.util.Map<String, String> given = new java.util.HashMap<>(); // field name -> the key the file wrote
     try {
-      com.fasterxml.jackson.databind.JsonNode tree = mapper.readTree(file.toFile());
+      return apply(mapper, mapper.readTree(file.toFile()), base, file.toString());
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalArgumentException(file + ": not valid " + (mapper.getFactory() instanceof YAMLFactory ? "YAML"
+          : "JSON") + ": " + e.getOriginalMessage(), e);
+    }
+  }
+
+  /**
+   * {@code base} with the settings {@code values} (keys as in a settings file, values as written on the command
+   * line: {@code lr -> 3e-4}); {@code source} names where they come from in messages. {@code base} is not changed.
+   */
+  static RunSettings withValues(RunSettings base, java.util.Map<String, String> values, String source) {
+    ObjectMapper mapper = new ObjectMapper();
+    com.fasterxml.jackson.databind.node.ObjectNode tree = mapper.createObjectNode();
+    values.forEach(tree::put);
+    try {
+      return apply(mapper, tree, base, source);
+    } catch (IOException e) {
+      throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static RunSettings apply(ObjectMapper mapper, com.fasterxml.jackson.databind.JsonNode tree, RunSettings base,
+      String source) throws IOException {
+    mapper.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    java.util.Map<String, String> given = new java.util.HashMap<>(); // field name -> the key the source wrote
+    try {
       if (tree == null || tree.isMissingNode() || tree.isNull()) {
         return copy(base); // an empty file sets nothing
       }
       if (!tree.isObject()) {
-        throw new IllegalArgumentException(file + ": expected a map of settings (key: value), found " + tree.getNodeType());
+        throw new IllegalArgumentException(source + ": expected a map of settings (key: value), found "
+            + tree.getNodeType());
       }
       com.fasterxml.jackson.databind.node.ObjectNode fields = mapper.createObjectNode();
       for (var it = tree.fields(); it.hasNext(); ) {
@@ -132,7 +158,7 @@ public final class RunSettings {
         String field = fieldName(e.getKey());
         String before = given.put(field, e.getKey());
         if (before != null) {
-          throw new IllegalArgumentException(file + ": setting '" + e.getKey() + "' is given twice (as '" + before
+          throw new IllegalArgumentException(source + ": setting '" + e.getKey() + "' is given twice (as '" + before
               + "' too)");
         }
         fields.set(field, e.getValue());
@@ -140,15 +166,12 @@ public final class RunSettings {
       RunSettings copy = copy(base);
       return mapper.readerForUpdating(copy).readValue(fields);
     } catch (UnrecognizedPropertyException e) {
-      throw new IllegalArgumentException(file + ": unknown setting '" + given.getOrDefault(e.getPropertyName(),
+      throw new IllegalArgumentException(source + ": unknown setting '" + given.getOrDefault(e.getPropertyName(),
           e.getPropertyName()) + "'; known: " + keys(), e);
     } catch (JsonMappingException e) {
       String field = e.getPath().isEmpty() ? "?" : e.getPath().get(e.getPath().size() - 1).getFieldName();
-      throw new IllegalArgumentException(file + ": setting '" + given.getOrDefault(field, field)
+      throw new IllegalArgumentException(source + ": setting '" + given.getOrDefault(field, field)
           + "' has a wrong value: " + e.getOriginalMessage(), e);
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      throw new IllegalArgumentException(file + ": not valid " + (mapper.getFactory() instanceof YAMLFactory ? "YAML"
-          : "JSON") + ": " + e.getOriginalMessage(), e);
     }
   }
 

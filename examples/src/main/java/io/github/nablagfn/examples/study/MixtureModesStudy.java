@@ -34,7 +34,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * (nearest centre, 4000 samples), the target, the modes kept (weight ≥ 1 %), the mean reward; a method
  * whose update diverges is reported with the iteration. Settings (system properties): {@code beta} (1),
  * {@code iters} (300), {@code steps} (50), {@code batch} (64), {@code lr} (1e-3), {@code methods}
- * (residual-nabla-db,refl,draft-k,nabla-db; also dag-db, residual-db, draft-lv, align-prop, ddpo), and for
+ * (residual-nabla-db,refl,draft-k,nabla-db; also forward-only, dag-db, residual-db, draft-lv, alignprop, ddpo), and for
  * Residual ∇-DB, the DB family and DDPO {@code frac} (0.2) and {@code weighting}
  * (γ_t: ALPHA_BAR, SQRT_ALPHA_BAR or NONE) and {@code cap} (κ of {@code ForwardWeighting.capped}; default
  * none, the paper's score units); {@code decay} (false: constant learning rates; true: cosine to
@@ -49,7 +49,7 @@ public final class MixtureModesStudy {
 
   static Objective objective(String name) {
     return switch (name) {
-      case "residual-nabla-db" -> Objectives.residualNablaDb()
+      case "residual-nabla-db", "forward-only" -> Objectives.residualNablaDb()
           .timestepFraction(Double.parseDouble(System.getProperty("frac", "0.2")))
           .rewardWeighting(io.github.nablagfn.core.objective.RewardWeighting.valueOf(
               System.getProperty("weighting", "ALPHA_BAR")))
@@ -64,7 +64,7 @@ public final class MixtureModesStudy {
       case "refl" -> Objectives.refl();
       case "draft-k" -> Objectives.draftK(1);
       case "draft-lv" -> Objectives.draftLv(2);
-      case "align-prop" -> Objectives.alignProp();
+      case "alignprop" -> Objectives.alignProp();
       default -> throw new IllegalArgumentException("unknown method " + name);
     };
   }
@@ -116,7 +116,7 @@ public final class MixtureModesStudy {
     for (String m : methods) {
       MlpDenoiser policy = (MlpDenoiser) base.copy();
       Objective obj = objective(m);
-      boolean flow = obj.learnsFlow();
+      boolean flow = obj.learnsFlow() && !m.equals("forward-only");
       NablaTrainer trainer = NablaTrainer.builder().policy(policy)
           .flow(flow ? FlowModel.of(MlpDenoiser.create(new MlpDenoiser.Config(2, 64, 2, 32, 0, PredictionType.EPSILON)
               .withZeroOutput(), Rng.of(2))) : FlowModel.none())
