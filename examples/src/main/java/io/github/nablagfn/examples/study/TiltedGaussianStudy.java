@@ -21,7 +21,7 @@ import io.github.nablagfn.core.train.Pretrainer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Residual ∇-DB on the 2-D linear-Gaussian toy of docs/design.md §4.5: pretrain an MLP denoiser on
+ * Residual ∇-DB on the 2-D linear-Gaussian toy of docs/design.md §4.6: pretrain an MLP denoiser on
  * N(0, sI), fine-tune to R(x) = x₁ with scale β, and print JSON lines with the sample mean and variance
  * and the learned log-flow gradient against c_t = β s √ᾱ_t / (ᾱ_t s + 1 − ᾱ_t). Settings are system
  * properties: {@code iters} (3000), {@code steps} (50), {@code frac} (0.2), {@code batch} (64), {@code beta}

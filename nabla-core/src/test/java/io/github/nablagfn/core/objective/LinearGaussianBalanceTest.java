@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * The linear-Gaussian toy of docs/design.md §4.5: prior N(m, sI), reward R(x) = aᵀx, tilted target
+ * The linear-Gaussian toy of docs/design.md §4.6: prior N(m, sI), reward R(x) = aᵀx, tilted target
  * N(m + βsa, sI). The exact residual log-flow gradient is ∇log F̃(x_t) = c_t·a with
  * c_t = β s √ᾱ_t / (ᾱ_t s + 1 − ᾱ_t). A policy whose transition mean is the reference mean shifted by
  * σ_t²·c_s·a, with g_φ(x, t) = (c_t − γ_t β k_t)·a (k_t a = ∇_x R(x̂0_θ(x, t)), constant for this

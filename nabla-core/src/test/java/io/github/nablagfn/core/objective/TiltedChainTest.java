@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  * step is affine, x_s = A_i x_t + b_i + σ_i z, so under the reference chain x_0 given x_t is Gaussian with
  * a mean linear in x_t and the chain's own residual log-flow for R = aᵀx is f(t_i)·a with
  * f(t_i) = A_i f(t_{i+1}), f(x_0) = β. That recursion reproduces c_t = β s √ᾱ_t/(ᾱ_t s + 1 − ᾱ_t) of
- * docs/design.md §4.5 up to the constant factor β/c(ᾱ_0) (ᾱ_0 < 1 at the last step), and the tilted chain
+ * docs/design.md §4.6 up to the constant factor β/c(ᾱ_0) (ᾱ_0 < 1 at the last step), and the tilted chain
  * N(μ + βΣa, Σ) tends to the continuous target N(m + βsa, sI) as the number of steps grows.
  */
 class TiltedChainTest {

@@ -21,7 +21,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.junit.jupiter.api.Tag;
 
 /**
- * Residual ∇-DB end to end on the linear-Gaussian toy of docs/design.md §4.5: prior N(m, sI) in 2-D, reward
+ * Residual ∇-DB end to end on the linear-Gaussian toy of docs/design.md §4.6: prior N(m, sI) in 2-D, reward
  * R(x) = aᵀx, β chosen so that the continuous target m + βsa lies two prior standard deviations away.
  *
  * <p>The truth for a finite chain. The policy is the exact prior ε-predictor plus a trainable shift per

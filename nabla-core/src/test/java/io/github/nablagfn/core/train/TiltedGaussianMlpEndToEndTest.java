@@ -27,7 +27,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.junit.jupiter.api.Tag;
 
 /**
- * Residual ∇-DB end to end with an MLP denoiser learned from data (docs/design.md §4.5): prior N(m, sI) in 2-D,
+ * Residual ∇-DB end to end with an MLP denoiser learned from data (docs/design.md §4.6): prior N(m, sI) in 2-D,
  * reward R(x) = aᵀx, β = 2√2 so that the continuous target m + βsa lies two prior standard deviations
  * away; policy and flow are MLPs, the chain has {@value #STEPS} steps and the default subsampling.
  *
