@@ -202,7 +202,7 @@ class NablaCliTest {
       System.setErr(err);
     }
     assertThat(captured.toString()).contains("unknown setting 'objectiv'").contains("'batch'")
-        .contains("jpeg works with ddpo only").contains("objective = magic");
+        .contains("jpeg works with ddpo, dag-db, residual-db only").contains("objective = magic");
   }
 
   @Test

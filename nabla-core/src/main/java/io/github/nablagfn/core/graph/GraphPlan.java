@@ -36,8 +36,8 @@ import org.nd4j.linalg.api.shape.LongShapeDescriptor;
  * <p>Where it can do the same with less, a plan departs from the graph's ops (each with a naive-vs-fast
  * test against SameDiff's own run): a reshape of an op's output is a view of it; {@code add_bp} of equal
  * shapes passes the output gradient on; a stride-1 {@code conv2d_bp} whose weight gradient nobody reads runs
- * as {@code deconv2d}; and an array that later ops read only for its shape is freed after its last value
- * read.
+ * as {@code deconv2d}; an array that later ops read only for its shape is freed after its last value
+ * read; and {@code sigmoid} and {@code sigmoid_bp} run as Java kernels ({@link FastKernels}).
  *
  * <p>The parts: {@link OpOrder} chooses and orders the ops (compiling), {@link PlanRewrites} the
  * departures above, this class the slot table and the per-signature planning of arena slots, and
@@ -111,6 +111,9 @@ final class GraphPlan {
     for (PlanStep s : steps) {
       PlanRewrites.substituteInputOnlyConvBackprop(s, read);
       s.liveIn = s.valueIn();
+      if (s.substitute == null) {
+        s.kernel = FastKernels.forOp(s.df.opName());
+      }
     }
     opOutput = new boolean[slot.size()];
     for (PlanStep s : steps) {

@@ -34,6 +34,10 @@ final class PlanStep {
   DynamicCustomOp substitute;
   /** Whether the op context holds the op's integer/float/type/boolean arguments already. */
   boolean argsSet;
+  /** A Java kernel computing the op ({@link FastKernels}), or null: run when it accepts the run's arrays. */
+  JavaKernel kernel;
+  /** The inputs of the current run, kept for {@link #kernel}. */
+  private INDArray[] kernelIn;
 
   PlanStep(SameDiffOp op, int[] in, int[] out) {
     this.op = op;
@@ -74,6 +78,7 @@ final class PlanStep {
     for (int i = 0; i < args.length; i++) {
       args[i] = values[in[i]];
     }
+    kernelIn = kernel != null ? args : null;
     DynamicCustomOp custom = substitute != null ? substitute
         : df instanceof DynamicCustomOp d ? d : null;
     if (custom != null) {
@@ -113,10 +118,20 @@ final class PlanStep {
    * runs) checks the op wrote where it was told.
    */
   void runInto(INDArray[] outs, OpProfile.Recorder profile, boolean verify) {
+    long t0 = profile == null ? 0 : System.nanoTime();
+    if (kernelIn != null && kernel.accepts(kernelIn, outs)) {
+      kernel.run(kernelIn, outs);
+      kernelIn = null;
+      if (profile != null) {
+        profile.op(opName() + " (java)", System.nanoTime() - t0);
+      }
+      oc.purge();
+      return;
+    }
+    kernelIn = null;
     for (int i = 0; i < outs.length; i++) {
       oc.setOutputArray(i, outs[i]);
     }
-    long t0 = profile == null ? 0 : System.nanoTime();
     if (substitute != null) {
       Nd4j.exec(substitute, oc);
     } else if (df instanceof CustomOp c) {

@@ -127,6 +127,10 @@ public final class DbLoss {
    * in double from the noising kernel, and the reward hints from the batch's sampling-time predictions.
    */
   public Inputs inputs(TransitionBatch b) {
+    if (b.epsNext == null) {
+      throw new IllegalArgumentException(objective.name() + " needs the sampling-time model output at every x_s "
+          + "of its transitions (the reward hint); the trajectory lacks some");
+    }
     int n = b.rows();
     INDArray epsRef = null;
     double[] base = null;

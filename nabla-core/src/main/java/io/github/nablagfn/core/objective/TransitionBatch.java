@@ -22,7 +22,10 @@ public final class TransitionBatch {
   final INDArray xT;
   final INDArray xNext;
   final INDArray epsOld;
-  /** The sampling-time output at x_s (zeros on the final step, whose x_s = x_0 has none). */
+  /**
+   * The sampling-time output at x_s (zeros on the final step, whose x_s = x_0 has none); null when the
+   * trajectory lacks one (a batch assembled from single transitions).
+   */
   final INDArray epsNext;
   final INDArray condition;
   final int[] t;
@@ -46,7 +49,7 @@ public final class TransitionBatch {
   private TransitionBatch(List<INDArray> xt, List<INDArray> xp, List<INDArray> eo, List<INDArray> en,
       List<INDArray> cond, int n, int rank) {
     this(Nd4j.concat(0, xt.toArray(new INDArray[0])), Nd4j.concat(0, xp.toArray(new INDArray[0])),
-        Nd4j.concat(0, eo.toArray(new INDArray[0])), Nd4j.concat(0, en.toArray(new INDArray[0])),
+        Nd4j.concat(0, eo.toArray(new INDArray[0])), en == null ? null : Nd4j.concat(0, en.toArray(new INDArray[0])),
         cond.isEmpty() ? null : Nd4j.concat(0, cond.toArray(new INDArray[0])), n, rank);
   }
 
@@ -89,13 +92,19 @@ public final class TransitionBatch {
     List<INDArray> xt = new ArrayList<>();
     List<INDArray> xp = new ArrayList<>();
     List<INDArray> eo = new ArrayList<>();
-    List<INDArray> en = new ArrayList<>();
+    List<INDArray> en = new ArrayList<>(); // null when an output at x_s is missing
     List<INDArray> cond = new ArrayList<>();
     for (int i : steps) {
       xt.add(trajectory.states()[i]);
       xp.add(trajectory.states()[i + 1]);
       eo.add(trajectory.outputs()[i]);
-      en.add(i + 1 < trajectory.numSteps() ? trajectory.outputs()[i + 1] : Nd4j.zerosLike(trajectory.outputs()[i]));
+      INDArray next = i + 1 < trajectory.numSteps() ? trajectory.outputs()[i + 1]
+          : Nd4j.zerosLike(trajectory.outputs()[i]);
+      if (en != null && next != null) {
+        en.add(next);
+      } else {
+        en = null; // a trajectory without the output at some x_s (only the DB family needs them)
+      }
       if (trajectory.condition() != null) {
         cond.add(trajectory.condition().reshape(b));
       }

@@ -22,9 +22,28 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@link GraphRuns} (by default a {@code GraphPlan}: the graph compiled once per input shape and run op by
  * op into planned buffers) gives the same bits as SameDiff's own {@code output} and
  * {@code calculateGradientsAndOutputs} on the small U-Net (attention, GroupNorm, skips, conditioning:
- * every op kind the models use), over several runs of the same graph with changing batch sizes.
+ * every op kind the models use), over several runs of the same graph with changing batch sizes. The plans
+ * here run ND4J's ops only ({@code nabla.fusedKernels=false}): the Java kernels compute sigmoid with their own
+ * rounding, checked in FastKernelsTest and against the twin (UNetTwinConformanceTest).
  */
 class UNetGraphRunsTest {
+  private static String kernels;
+
+  @org.junit.jupiter.api.BeforeAll
+  static void nd4jOpsOnly() {
+    kernels = System.getProperty(io.github.nablagfn.core.graph.FastKernels.PROPERTY);
+    System.setProperty(io.github.nablagfn.core.graph.FastKernels.PROPERTY, "false");
+  }
+
+  @org.junit.jupiter.api.AfterAll
+  static void restore() {
+    if (kernels == null) {
+      System.clearProperty(io.github.nablagfn.core.graph.FastKernels.PROPERTY);
+    } else {
+      System.setProperty(io.github.nablagfn.core.graph.FastKernels.PROPERTY, kernels);
+    }
+  }
+
   private static SameDiff lossGraph(UNet unet) {
     SameDiff sd = SameDiff.create();
     SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, 1, 32, 32);

@@ -1,0 +1,126 @@
+package io.github.nablagfn.core.graph;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
+import java.util.ArrayList;
+import java.util.List;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.shape.Shape;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Java kernels (the incubating Vector API) that {@link GraphPlan} runs in place of ND4J ops it executes
+ * slowly: {@code sigmoid} and {@code sigmoid_bp} (SiLU's two halves in the U-Net), 4–5× faster than ND4J
+ * 1.0.0-M2.1's on the U-Net's sizes (docs/performance.md). They read and write the arrays' native buffers in
+ * place (no copies) and split the elements over {@code nabla.threads} threads.
+ *
+ * <p>The fast path needs the module {@code jdk.incubator.vector} ({@code --add-modules jdk.incubator.vector},
+ * as {@code bin/nabla} and the tests' JVMs start) on Java 17 to 19, whose Vector API reads direct byte
+ * buffers; without it, or with {@code -Dnabla.fusedKernels=false}, plans run ND4J's ops, and the first plan
+ * logs one line saying how to enable the fast path. A kernel runs only on dense float32 arrays in C order;
+ * any other input runs the ND4J op.
+ */
+public final class FastKernels {
+  /** System property: {@code false} runs ND4J's ops everywhere (default true when the Vector API is there). */
+  public static final String PROPERTY = "nabla.fusedKernels";
+  private static final Logger LOG = LoggerFactory.getLogger(FastKernels.class);
+  private static final boolean AVAILABLE = vectorApiUsable();
+  private static volatile boolean hintLogged;
+  /** Below this many elements a kernel runs on the calling thread alone. */
+  private static final int SPLIT_ABOVE = 1 << 16;
+  private static ForkJoinPool pool;
+
+  private FastKernels() {}
+
+  private static boolean vectorApiUsable() {
+    if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+      return false;
+    }
+    int feature = Runtime.version().feature();
+    return feature >= 17 && feature <= 19; // FloatVector.fromByteBuffer: Java 17-19's incubating API
+  }
+
+  /** Whether plans built now run the Java kernels (the Vector API is usable and the property allows it). */
+  public static boolean enabled() {
+    if (!Boolean.parseBoolean(System.getProperty(PROPERTY, "true"))) {
+      return false;
+    }
+    if (!AVAILABLE && !hintLogged) {
+      hintLogged = true;
+      LOG.info("Java kernels off: ND4J runs sigmoid and its gradient {}; start the JVM with --add-modules "
+          + "jdk.incubator.vector on Java 17-19 for the fast path (docs/performance.md)",
+          ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty() ? "(module jdk.incubator.vector absent)"
+              : "(Java " + Runtime.version().feature() + "'s Vector API has no byte-buffer access)");
+    }
+    return AVAILABLE;
+  }
+
+  /** The kernel for a graph op, or null when it has none (or kernels are off). */
+  static JavaKernel forOp(String opName) {
+    if (!enabled()) {
+      return null;
+    }
+    return switch (opName) {
+      case "sigmoid" -> JavaKernel.SIGMOID;
+      case "sigmoid_bp" -> JavaKernel.SIGMOID_BACKWARD;
+      default -> null;
+    };
+  }
+
+  /** A dense float32 array in C order (the kernels' only layout). */
+  static boolean dense(INDArray a) {
+    return a != null && a.dataType() == DataType.FLOAT && !a.isEmpty() && a.ordering() == 'c'
+        && Shape.hasDefaultStridesForShape(a);
+  }
+
+  /** The array's elements as a native-order byte buffer starting at its first element. */
+  static ByteBuffer bytes(INDArray a) {
+    ByteBuffer b = a.data().asNio().order(ByteOrder.nativeOrder());
+    long offset = a.offset() * 4L;
+    long end = offset + a.length() * 4L;
+    return b.position((int) offset).limit((int) end).slice().order(ByteOrder.nativeOrder());
+  }
+
+  /** What a kernel does with a range [from, to) of elements. */
+  @FunctionalInterface
+  interface Range {
+    void run(int from, int to);
+  }
+
+  /** Runs {@code body} over [0, n) in about equal parts, one per thread ({@code nabla.threads}). */
+  static void parallel(int n, int threads, Range body) {
+    if (threads <= 1 || n < SPLIT_ABOVE) {
+      body.run(0, n);
+      return;
+    }
+    ForkJoinPool p = pool(threads);
+    List<ForkJoinTask<?>> parts = new ArrayList<>();
+    int step = (n + threads - 1) / threads;
+    step = (step + 63) & ~63; // whole vectors per part
+    for (int from = step; from < n; from += step) {
+      int f = from;
+      int t = Math.min(n, from + step);
+      parts.add(p.submit(() -> body.run(f, t)));
+    }
+    body.run(0, Math.min(n, step));
+    for (ForkJoinTask<?> t : parts) {
+      t.join();
+    }
+  }
+
+  private static synchronized ForkJoinPool pool(int threads) {
+    if (pool == null || pool.getParallelism() != threads - 1) {
+      pool = new ForkJoinPool(Math.max(1, threads - 1), p -> {
+        var t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
+        t.setDaemon(true);
+        t.setName("nabla-kernel-" + t.getPoolIndex());
+        return t;
+      }, null, false);
+    }
+    return pool;
+  }
+}

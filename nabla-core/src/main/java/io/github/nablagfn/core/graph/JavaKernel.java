@@ -1,0 +1,56 @@
+package io.github.nablagfn.core.graph;
+
+import io.github.nablagfn.core.runtime.NablaRuntime;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * A Java implementation of one ND4J op for {@link GraphPlan}: same inputs, same outputs, same layout. It
+ * runs when every array is dense float32 ({@link FastKernels#dense}); otherwise the plan runs the ND4J op.
+ */
+enum JavaKernel {
+  /** sigmoid(x) = 1/(1 + e^−x); inputs (x), outputs (y). */
+  SIGMOID {
+    @Override
+    void run(INDArray[] in, INDArray[] out) {
+      var x = FastKernels.bytes(in[0]);
+      var y = FastKernels.bytes(out[0]);
+      FastKernels.parallel((int) in[0].length(), threads(), (from, to) -> VectorKernels.sigmoid(x, y, from, to));
+    }
+  },
+  /** sigmoid_bp: inputs (x, dL/dy), outputs dL/dx = dL/dy · s(1 − s) with s = sigmoid(x). */
+  SIGMOID_BACKWARD {
+    @Override
+    void run(INDArray[] in, INDArray[] out) {
+      var x = FastKernels.bytes(in[0]);
+      var g = FastKernels.bytes(in[1]);
+      var dx = FastKernels.bytes(out[0]);
+      FastKernels.parallel((int) in[0].length(), threads(),
+          (from, to) -> VectorKernels.sigmoidBackward(x, g, dx, from, to));
+    }
+
+    @Override
+    boolean accepts(INDArray[] in, INDArray[] out) {
+      return super.accepts(in, out) && in.length == 2 && in[1].length() == in[0].length();
+    }
+  };
+
+  /** Computes the op's outputs from its inputs. */
+  abstract void run(INDArray[] in, INDArray[] out);
+
+  /** Whether the kernel can run on these arrays (every one dense float32 of the first input's length). */
+  boolean accepts(INDArray[] in, INDArray[] out) {
+    if (in.length == 0 || out.length != 1 || in[0].length() > Integer.MAX_VALUE / 4) {
+      return false;
+    }
+    for (INDArray a : in) {
+      if (!FastKernels.dense(a)) {
+        return false;
+      }
+    }
+    return FastKernels.dense(out[0]) && out[0].length() == in[0].length();
+  }
+
+  private static int threads() {
+    return Math.max(1, Integer.getInteger(NablaRuntime.THREADS_PROPERTY, NablaRuntime.threads()));
+  }
+}
