@@ -59,6 +59,14 @@ public final class FastKernels {
     return AVAILABLE;
   }
 
+  /**
+   * Whether building blocks may emit Java-only ops ({@link FusedGroupNorm}): kernels are enabled and graphs
+   * run through plans ({@link GraphRuns#PLANS_PROPERTY}), the only executor that knows those ops.
+   */
+  public static boolean fusedGraphs() {
+    return enabled() && GraphRuns.plansOn();
+  }
+
   /** The kernel for a graph op, or null when it has none (or kernels are off). */
   static JavaKernel forOp(String opName) {
     if (!enabled()) {
@@ -69,6 +77,26 @@ public final class FastKernels {
       case "sigmoid_bp" -> JavaKernel.SIGMOID_BACKWARD;
       default -> null;
     };
+  }
+
+  /**
+   * Runs the Java kernel of the ND4J op {@code opName} on {@code in} into {@code out} (for benchmarks and
+   * checks: plans choose kernels themselves).
+   *
+   * @throws IllegalArgumentException if the op has no kernel, kernels are off, or the arrays are not dense
+   *     float32 of one length
+   */
+  public static void run(String opName, INDArray[] in, INDArray[] out) {
+    JavaKernel k = forOp(opName);
+    if (k == null) {
+      throw new IllegalArgumentException("no Java kernel for op '" + opName + "' (kernels "
+          + (enabled() ? "on; ops with kernels: sigmoid, sigmoid_bp)" : "off)"));
+    }
+    if (!k.accepts(in, out)) {
+      throw new IllegalArgumentException("op '" + opName + "': the kernel takes dense float32 arrays in C order of "
+          + "one length");
+    }
+    k.run(in, out);
   }
 
   /** A dense float32 array in C order (the kernels' only layout). */
@@ -91,16 +119,27 @@ public final class FastKernels {
     void run(int from, int to);
   }
 
-  /** Runs {@code body} over [0, n) in about equal parts, one per thread ({@code nabla.threads}). */
+  /**
+   * Runs {@code body} over [0, n) elements in about equal parts, one per thread ({@code nabla.threads}); below
+   * 65,536 elements on the calling thread alone.
+   */
   static void parallel(int n, int threads, Range body) {
-    if (threads <= 1 || n < SPLIT_ABOVE) {
+    parallel(n, threads, body, SPLIT_ABOVE, 64); // whole vectors per part
+  }
+
+  /**
+   * Runs {@code body} over [0, n) in about equal parts of a multiple of {@code align}, one per thread; below
+   * {@code splitAbove} on the calling thread alone.
+   */
+  static void parallel(int n, int threads, Range body, int splitAbove, int align) {
+    if (threads <= 1 || n < splitAbove || n < 2) {
       body.run(0, n);
       return;
     }
     ForkJoinPool p = pool(threads);
     List<ForkJoinTask<?>> parts = new ArrayList<>();
     int step = (n + threads - 1) / threads;
-    step = (step + 63) & ~63; // whole vectors per part
+    step = (step + align - 1) / align * align;
     for (int from = step; from < n; from += step) {
       int f = from;
       int t = Math.min(n, from + step);

@@ -72,6 +72,11 @@ public final class GraphRuns {
 
   private GraphRuns() {}
 
+  /** Whether graphs run through plans (the property {@link #PLANS_PROPERTY}, or a test's {@link #withPlans}). */
+  static boolean plansOn() {
+    return plans;
+  }
+
   /** Runs {@code body} with plans switched on or off (tests compare both paths); not for concurrent use. */
   static <T> T withPlans(boolean on, Supplier<T> body) {
     boolean before = plans;

@@ -36,8 +36,10 @@ final class PlanStep {
   boolean argsSet;
   /** A Java kernel computing the op ({@link FastKernels}), or null: run when it accepts the run's arrays. */
   JavaKernel kernel;
-  /** The inputs of the current run, kept for {@link #kernel}. */
+  /** The inputs of the current run, kept for {@link #kernel} and {@link #javaOp}. */
   private INDArray[] kernelIn;
+  /** The op itself when only Java runs it ({@link JavaOp}), else null. */
+  final JavaOp javaOp;
 
   PlanStep(SameDiffOp op, int[] in, int[] out) {
     this.op = op;
@@ -45,6 +47,7 @@ final class PlanStep {
     this.in = in;
     this.out = out;
     this.identity = df instanceof Identity;
+    this.javaOp = df instanceof JavaOp j ? j : null;
   }
 
   /** Runs {@code sub} with inputs {@code in} into outputs {@code out} instead of the graph's op. */
@@ -78,7 +81,7 @@ final class PlanStep {
     for (int i = 0; i < args.length; i++) {
       args[i] = values[in[i]];
     }
-    kernelIn = kernel != null ? args : null;
+    kernelIn = kernel != null || javaOp != null ? args : null;
     DynamicCustomOp custom = substitute != null ? substitute
         : df instanceof DynamicCustomOp d ? d : null;
     if (custom != null) {
@@ -119,6 +122,15 @@ final class PlanStep {
    */
   void runInto(INDArray[] outs, OpProfile.Recorder profile, boolean verify) {
     long t0 = profile == null ? 0 : System.nanoTime();
+    if (javaOp != null) {
+      javaOp.execute(kernelIn, outs);
+      kernelIn = null;
+      if (profile != null) {
+        profile.op(opName(), System.nanoTime() - t0);
+      }
+      oc.purge();
+      return;
+    }
     if (kernelIn != null && kernel.accepts(kernelIn, outs)) {
       kernel.run(kernelIn, outs);
       kernelIn = null;

@@ -11,7 +11,10 @@ import org.nd4j.autodiff.samediff.SameDiff;
  * β (C) = 0.
  *
  * <p>Composed from elementary ops (reshape, mean, centre, mean of squares, rsqrt): ND4J 1.0.0-M2.1's
- * {@code standardize} has no ε and its {@code batchNorm} fails in backprop for this use.
+ * {@code standardize} has no ε and its {@code batchNorm} fails in backprop for this use. When plans run the
+ * Java kernels ({@link io.github.nablagfn.core.graph.FastKernels#fusedGraphs()}) the block is one Java op
+ * instead ({@link io.github.nablagfn.core.graph.FusedGroupNorm}), with {@link #forwardSilu} fusing the SiLU
+ * that follows it in the U-Net.
  */
 public record GroupNorm(String name, int groups, int channels, double eps) {
 
@@ -43,6 +46,28 @@ public record GroupNorm(String name, int groups, int channels, double eps) {
    * {@code channelsLast}: the groups are then (B, H·W, G, C/G) and the statistics reduce axes 1 and 3.
    */
   public SDVariable forward(GraphScope scope, SDVariable x, boolean channelsLast) {
+    if (io.github.nablagfn.core.graph.FastKernels.fusedGraphs()) {
+      return io.github.nablagfn.core.graph.FusedGroupNorm.apply(scope.sd(), x, scope.param(name + ".weight"),
+          scope.param(name + ".bias"), groups, eps, channelsLast, false);
+    }
+    return composed(scope, x, channelsLast);
+  }
+
+  /**
+   * SiLU(GroupNorm(x)), the U-Net's pre-activation: one Java op for both when plans run the Java kernels
+   * ({@link io.github.nablagfn.core.graph.FastKernels#fusedGraphs()}), else the composition followed by
+   * {@link Activations#silu}.
+   */
+  public SDVariable forwardSilu(GraphScope scope, SDVariable x, boolean channelsLast) {
+    if (io.github.nablagfn.core.graph.FastKernels.fusedGraphs()) {
+      return io.github.nablagfn.core.graph.FusedGroupNorm.apply(scope.sd(), x, scope.param(name + ".weight"),
+          scope.param(name + ".bias"), groups, eps, channelsLast, true);
+    }
+    return Activations.silu(scope.sd(), composed(scope, x, channelsLast));
+  }
+
+  /** The composition of ND4J ops (what {@link #forward} emits without the Java kernels). */
+  SDVariable composed(GraphScope scope, SDVariable x, boolean channelsLast) {
     SameDiff sd = scope.sd();
     SDVariable shape = x.shape();
     int perGroup = channels / groups;

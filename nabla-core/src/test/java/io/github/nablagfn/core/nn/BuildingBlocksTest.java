@@ -19,8 +19,9 @@ import org.nd4j.linalg.factory.Nd4j;
 class BuildingBlocksTest {
   private final Rng rng = Rng.of(21);
 
+  /** Through GraphRuns, as the library runs graphs (a block may emit Java ops only plans execute). */
   private static INDArray run(SameDiff sd, SDVariable out, Map<String, INDArray> ph) {
-    return sd.output(ph, out.name()).get(out.name());
+    return io.github.nablagfn.core.graph.GraphRuns.output(sd, ph, out.name()).get(out.name());
   }
 
   @Test
@@ -216,9 +217,10 @@ class BuildingBlocksTest {
     SDVariable y = block.apply(scope, x);
     y.mul(sd.constant(weights)).sum("loss");
     sd.setLossVariables("loss");
-    Map<String, INDArray> g = new java.util.HashMap<>(sd.calculateGradients(Map.of("x", xin), "x", "gn.weight",
-        "gn.bias"));
-    g.put("y", sd.output(Map.of("x", xin), y.name()).get(y.name()));
+    var og = io.github.nablagfn.core.graph.GraphRuns.gradientsAndOutputs(sd, Map.of("x", xin), java.util.List.of(y.name()),
+        java.util.List.of("x", "gn.weight", "gn.bias"));
+    Map<String, INDArray> g = new java.util.HashMap<>(og.getGradients());
+    g.put("y", og.getOutputs().get(y.name()));
     return g;
   }
 

@@ -214,7 +214,7 @@ public final class UNet implements Denoiser {
       }
     }
     // 5. output
-    SDVariable out = s.convOut().forward(scope, Activations.silu(sd, s.normOut().forward(scope, h, l.last)), l.last);
+    SDVariable out = s.convOut().forward(scope, s.normOut().forwardSilu(scope, h, l.last), l.last);
     return l.leave(sd, out);
   }
 
@@ -255,10 +255,10 @@ public final class UNet implements Denoiser {
 
   private static SDVariable resBlock(GraphScope scope, Layout l, ResBlock b, SDVariable x, SDVariable embAct) {
     SameDiff sd = scope.sd();
-    SDVariable h = b.conv1().forward(scope, Activations.silu(sd, b.norm1().forward(scope, x, l.last)), l.last);
+    SDVariable h = b.conv1().forward(scope, b.norm1().forwardSilu(scope, x, l.last), l.last);
     SDVariable e = b.embProj().forward(scope, embAct); // (B, out)
     h = h.add(l.perChannel(sd, e));
-    h = b.conv2().forward(scope, Activations.silu(sd, b.norm2().forward(scope, h, l.last)), l.last);
+    h = b.conv2().forward(scope, b.norm2().forwardSilu(scope, h, l.last), l.last);
     return (b.skip() == null ? x : b.skip().forward(scope, x, l.last)).add(h);
   }
 

@@ -41,6 +41,7 @@ class UNetLayoutTest {
       Nd4j.getRandom().setSeed(5);
       // a random projection of the output, so every output element has its own weight in the gradient
       out.mul(sd.constant("proj", Nd4j.randn(DataType.FLOAT, 1, 1, 32, 32))).sum().rename("loss");
+      sd.setLossVariables("loss");
       return sd;
     } finally {
       if (before == null) {
