@@ -1,10 +1,10 @@
 package io.github.nablagfn.core.graph;
 
 import io.github.nablagfn.core.runtime.NablaRuntime;
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -19,7 +19,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *             dL/dβ_c = Σ_samples A_c,  dL/dγ_c = Σ_samples B_c
  *             dL/dx = r_g·(d·γ_c − m1_g − x̂·m2_g),  m1_g = Σ_{c∈g} γ_c A_c / M,  m2_g = Σ_{c∈g} γ_c B_c / M
  * </pre>
- * with M = (C/G)·H·W the elements of a group.
+ * with M = (C/G)·H·W the elements of a group. Sigmoid and lane sums are {@link VectorKernels}': only exactly
+ * rounded operations, so a process gives the same bits before and after the JIT compiles these loops.
  */
 final class GroupNormKernels {
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -55,21 +56,26 @@ final class GroupNormKernels {
 
   static void forward(Layout l, INDArray xa, INDArray gammaA, INDArray betaA, INDArray ya, INDArray meanA,
       INDArray rstdA, float eps, boolean silu) {
-    ByteBuffer x = FastKernels.bytes(dense(xa));
+    INDArray xd = dense(xa);
+    ByteBuffer x = FastKernels.bytes(xd);
     ByteBuffer y = FastKernels.bytes(ya);
     float[] gamma = floats(gammaA);
     float[] beta = floats(betaA);
     float[] mean = new float[l.batch() * l.groups()];
     float[] rstd = new float[l.batch() * l.groups()];
     parallelSamples(l.batch(), b -> forwardSample(l, b, x, y, gamma, beta, mean, rstd, eps, silu));
+    Reference.reachabilityFence(xd); // the buffer views do not keep a copy's native memory alive
+    Reference.reachabilityFence(ya);
     meanA.assign(org.nd4j.linalg.factory.Nd4j.createFromArray(mean).reshape(l.batch(), l.groups()));
     rstdA.assign(org.nd4j.linalg.factory.Nd4j.createFromArray(rstd).reshape(l.batch(), l.groups()));
   }
 
   static void backward(Layout l, INDArray xa, INDArray gammaA, INDArray betaA, INDArray meanA, INDArray rstdA,
       INDArray dya, INDArray dxa, INDArray dgammaA, INDArray dbetaA, boolean silu) {
-    ByteBuffer x = FastKernels.bytes(dense(xa));
-    ByteBuffer dy = FastKernels.bytes(dense(dya));
+    INDArray xd = dense(xa);
+    INDArray dyd = dense(dya);
+    ByteBuffer x = FastKernels.bytes(xd);
+    ByteBuffer dy = FastKernels.bytes(dyd);
     ByteBuffer dx = FastKernels.bytes(dxa);
     float[] gamma = floats(gammaA);
     float[] beta = floats(betaA);
@@ -78,6 +84,9 @@ final class GroupNormKernels {
     float[][] a = new float[l.batch()][l.channels()];
     float[][] bsum = new float[l.batch()][l.channels()];
     parallelSamples(l.batch(), b -> backwardSample(l, b, x, dy, dx, gamma, beta, mean, rstd, a[b], bsum[b], silu));
+    Reference.reachabilityFence(xd); // the buffer views do not keep a copy's native memory alive
+    Reference.reachabilityFence(dyd);
+    Reference.reachabilityFence(dxa);
     float[] dgamma = new float[l.channels()];
     float[] dbeta = new float[l.channels()];
     for (int b = 0; b < l.batch(); b++) { // fixed order: the same sums whatever the threads
@@ -169,7 +178,7 @@ final class GroupNormKernels {
     for (int up = S.loopBound(len); i < up; i += L) {
       acc = acc.add(FloatVector.fromByteBuffer(S, x, (off + i) * 4, ORDER));
     }
-    float s = acc.reduceLanes(VectorOperators.ADD);
+    float s = VectorKernels.sumLanes(acc);
     for (; i < len; i++) {
       s += x.getFloat((off + i) * 4);
     }
@@ -181,9 +190,9 @@ final class GroupNormKernels {
     int i = 0;
     for (int up = S.loopBound(len); i < up; i += L) {
       FloatVector d = FloatVector.fromByteBuffer(S, x, (off + i) * 4, ORDER).sub(mu);
-      acc = d.fma(d, acc);
+      acc = acc.add(d.mul(d));
     }
-    float s = acc.reduceLanes(VectorOperators.ADD);
+    float s = VectorKernels.sumLanes(acc);
     for (; i < len; i++) {
       float d = x.getFloat((off + i) * 4) - mu;
       s += d * d;
@@ -192,11 +201,11 @@ final class GroupNormKernels {
   }
 
   private static FloatVector silu(FloatVector v) {
-    return v.div(v.neg().lanewise(VectorOperators.EXP).add(1f));
+    return v.mul(VectorKernels.sigmoid(v));
   }
 
   private static float silu(float v) {
-    return v / (1f + (float) Math.exp(-v));
+    return v * VectorKernels.sigmoid(v);
   }
 
   private static void affine(ByteBuffer x, ByteBuffer y, int off, int len, float mu, float a, float beta,
@@ -306,7 +315,7 @@ final class GroupNormKernels {
     if (!silu) {
       return dout;
     }
-    FloatVector s = y.neg().lanewise(VectorOperators.EXP).add(1f).pow(-1f);
+    FloatVector s = VectorKernels.sigmoid(y);
     return dout.mul(s).mul(y.mul(s.neg().add(1f)).add(1f));
   }
 
@@ -314,7 +323,7 @@ final class GroupNormKernels {
     if (!silu) {
       return dout;
     }
-    float s = 1f / (1f + (float) Math.exp(-y));
+    float s = VectorKernels.sigmoid(y);
     return dout * s * (1f + y * (1f - s));
   }
 
@@ -327,10 +336,10 @@ final class GroupNormKernels {
       FloatVector xh = FloatVector.fromByteBuffer(S, x, (off + i) * 4, ORDER).sub(mu).mul(r);
       FloatVector d = upstream(FloatVector.fromByteBuffer(S, dy, (off + i) * 4, ORDER), xh.mul(gamma).add(beta), silu);
       accA = accA.add(d);
-      accB = d.fma(xh, accB);
+      accB = accB.add(d.mul(xh));
     }
-    float sa = accA.reduceLanes(VectorOperators.ADD);
-    float sb = accB.reduceLanes(VectorOperators.ADD);
+    float sa = VectorKernels.sumLanes(accA);
+    float sb = VectorKernels.sumLanes(accB);
     for (; i < len; i++) {
       float xh = (x.getFloat((off + i) * 4) - mu) * r;
       float d = upstream(dy.getFloat((off + i) * 4), xh * gamma + beta, silu);
@@ -365,7 +374,7 @@ final class GroupNormKernels {
       FloatVector y = xh.mul(FloatVector.fromArray(S, gamma, c)).add(FloatVector.fromArray(S, beta, c));
       FloatVector d = upstream(FloatVector.fromByteBuffer(S, dy, (off + c) * 4, ORDER), y, silu);
       FloatVector.fromArray(S, a, c).add(d).intoArray(a, c);
-      d.fma(xh, FloatVector.fromArray(S, bsum, c)).intoArray(bsum, c);
+      FloatVector.fromArray(S, bsum, c).add(d.mul(xh)).intoArray(bsum, c);
     }
     for (; c < n; c++) {
       float xh = (x.getFloat((off + c) * 4) - mu[c]) * r[c];
