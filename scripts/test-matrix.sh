@@ -10,8 +10,9 @@
 # Settings (ND4J's onednn build dispatches convolutions and matrix products through oneDNN, BLAS calls
 # through OpenBLAS; libnd4j's own loops are compiled for baseline x86-64 and do not dispatch):
 #   default           the machine as it is
-#   avx2              oneDNN limited to AVX2 (what a CPU without AVX-512 runs) and OpenBLAS's Haswell kernels
-#   sse41             oneDNN limited to SSE4.1 and OpenBLAS's Core2/Penryn kernels
+#   avx2              oneDNN limited to AVX2 (what a CPU without AVX-512 runs), OpenBLAS's Haswell kernels and
+#                     the JVM's vectors to 256 bits (-XX:UseAVX=2: the Java kernels' lane count on such a CPU)
+#   sse41             oneDNN limited to SSE4.1, OpenBLAS's Core2/Penryn kernels, 128-bit JVM vectors
 #   threads1          one native thread (-Dnabla.test.threads=1: ND4J's OpenMP loops and reductions)
 #   onednn-avx2       only oneDNN limited to AVX2 (diagnosis)
 #   openblas-haswell  only OpenBLAS on Haswell kernels (diagnosis)
@@ -44,8 +45,8 @@ blas_env() { # OpenBLAS core type, unless the machine sets one
 settings_of() {
   case "$1" in
     default) echo "" ;;
-    avx2) echo "ONEDNN_MAX_CPU_ISA=AVX2 DNNL_MAX_CPU_ISA=AVX2 $(blas_env Haswell)" ;;
-    sse41) echo "ONEDNN_MAX_CPU_ISA=SSE41 DNNL_MAX_CPU_ISA=SSE41 $(blas_env Penryn)" ;;
+    avx2) echo "ONEDNN_MAX_CPU_ISA=AVX2 DNNL_MAX_CPU_ISA=AVX2 $(blas_env Haswell) JAVA_TOOL_OPTIONS=-XX:UseAVX=2" ;;
+    sse41) echo "ONEDNN_MAX_CPU_ISA=SSE41 DNNL_MAX_CPU_ISA=SSE41 $(blas_env Penryn) JAVA_TOOL_OPTIONS=-XX:UseAVX=0" ;;
     threads1) echo "" ;;
     onednn-avx2) echo "ONEDNN_MAX_CPU_ISA=AVX2 DNNL_MAX_CPU_ISA=AVX2" ;;
     openblas-haswell) echo "$(blas_env Haswell)" ;;

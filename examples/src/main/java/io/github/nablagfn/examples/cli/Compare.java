@@ -312,7 +312,8 @@ final class Compare extends SettingsCommand {
   /**
    * Reward against iteration (seed mean, bars ± one std over seeds), diversity and FID to base against reward
    * (seed means), each method in its own colour and marker; diverged methods are left out (summary.md lists
-   * them), and FID goes on a log axis when it spans more than two decades.
+   * them), and FID goes on a log axis when it spans more than two decades (from the first evaluation after
+   * iteration 0: the base against itself has FID 0).
    */
   private static void plots(Path root, Map<String, List<List<EvalRecord>>> results) throws java.io.IOException {
     List<Plots.Series> reward = new ArrayList<>();
@@ -327,7 +328,11 @@ final class Compare extends SettingsCommand {
       double[] r = seedMean(runs, EvalRecord::reward);
       reward.add(new Plots.Series(e.getKey(), it, r, seedStd(runs, EvalRecord::reward)));
       diversity.add(new Plots.Series(e.getKey(), r, seedMean(runs, EvalRecord::diversity), null));
-      fid.add(new Plots.Series(e.getKey(), r, seedMean(runs, EvalRecord::fidToBase), null));
+      // iteration 0 compares the base with itself: FID 0 up to rounding (1e-9), which a log axis would plot
+      int from = it[0] == 0 ? 1 : 0;
+      double[] f = seedMean(runs, EvalRecord::fidToBase);
+      fid.add(new Plots.Series(e.getKey(), java.util.Arrays.copyOfRange(r, from, r.length),
+          java.util.Arrays.copyOfRange(f, from, f.length), null));
     }
     if (reward.isEmpty()) {
       return;
