@@ -1,6 +1,15 @@
 package io.github.nablagfn.examples.bench;
 
 import io.github.nablagfn.core.graph.FastKernels;
+import io.github.nablagfn.core.graph.GraphRuns;
+import io.github.nablagfn.core.nn.GraphScope;
+import io.github.nablagfn.core.nn.GroupNorm;
+import io.github.nablagfn.core.nn.InputGradients;
+import io.github.nablagfn.core.nn.ParameterSet;
+import java.util.List;
+import java.util.Map;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
 import io.github.nablagfn.core.runtime.NablaRuntime;
 import io.github.nablagfn.examples.AppRuntime;
 import java.util.Arrays;
@@ -14,7 +23,10 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * Each Java kernel ({@link FastKernels}) against the ND4J op it replaces, on the U-Net's activation sizes:
  * one JSON line per (op, shape, implementation) with the median and best of {@code runs} calls after
- * {@code warmup}, in milliseconds, on {@code nabla.threads} threads. {@code scripts/bench-kernels.sh} runs it
+ * {@code warmup}, in milliseconds, on {@code nabla.threads} threads. Sigmoid and its gradient run alone;
+ * GroupNorm (32 groups, affine) + SiLU runs as a graph {@code loss = Σ out·w} through the plan executor,
+ * forward only ({@code group_norm_silu}) and forward with the gradient of x ({@code group_norm_silu_fwd_bwd}),
+ * built with the fused op ("java") or with ND4J's composition ("nd4j"). {@code scripts/bench-kernels.sh} runs it
  * beside PyTorch's kernels for the same sizes and threads. Arguments: {@code [runs] [warmup]}.
  */
 public final class KernelBench {
@@ -41,6 +53,42 @@ public final class KernelBench {
       report("sigmoid_bp", shape, "nd4j", time(runs, warmup, () -> Nd4j.exec(new SigmoidDerivative(x, g, out))));
       report("sigmoid_bp", shape, "java", time(runs, warmup,
           () -> FastKernels.run("sigmoid_bp", new INDArray[] {x, g}, new INDArray[] {out})));
+    }
+    for (long[] shape : new long[][] {{8, 32, 32, 32}, {8, 64, 32, 32}, {64, 32, 32, 32}}) {
+      Nd4j.getRandom().setSeed(2);
+      Map<String, INDArray> ph = Map.of("x", Nd4j.randn(DataType.FLOAT, shape));
+      for (boolean fused : new boolean[] {false, true}) {
+        SameDiff sd = groupNormSilu(shape, fused);
+        String impl = fused ? "java" : "nd4j";
+        report("group_norm_silu", shape, impl, time(runs, warmup, () -> GraphRuns.output(sd, ph, "out")));
+        report("group_norm_silu_fwd_bwd", shape, impl, time(runs, warmup,
+            () -> GraphRuns.gradientsAndOutputs(sd, ph, List.of("loss"), List.of("x"))));
+      }
+    }
+  }
+
+  /** loss = Σ GroupNorm+SiLU(x)·w over a (B, C, H, W) placeholder, with or without the fused op. */
+  private static SameDiff groupNormSilu(long[] shape, boolean fused) {
+    String before = System.getProperty(FastKernels.PROPERTY);
+    System.setProperty(FastKernels.PROPERTY, Boolean.toString(fused));
+    try {
+      SameDiff sd = SameDiff.create();
+      ParameterSet params = new ParameterSet();
+      int channels = (int) shape[1];
+      GroupNorm norm = GroupNorm.create(params, "gn", 32, channels, 1e-5);
+      params.get("gn.weight").assign(Nd4j.rand(DataType.FLOAT, channels).addi(0.5));
+      params.get("gn.bias").assign(Nd4j.randn(DataType.FLOAT, channels).muli(0.3));
+      SDVariable x = InputGradients.track(sd, sd.placeHolder("x", DataType.FLOAT, shape));
+      SDVariable out = norm.forwardSilu(GraphScope.of(sd, "", params), x, false).rename("out");
+      out.mul(sd.constant("w", Nd4j.randn(DataType.FLOAT, shape))).sum().rename("loss");
+      sd.setLossVariables("loss");
+      return sd;
+    } finally {
+      if (before == null) {
+        System.clearProperty(FastKernels.PROPERTY);
+      } else {
+        System.setProperty(FastKernels.PROPERTY, before);
+      }
     }
   }
 
