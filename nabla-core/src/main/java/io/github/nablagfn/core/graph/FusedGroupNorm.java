@@ -21,46 +21,53 @@ public final class FusedGroupNorm extends DynamicCustomOp implements JavaOp {
     // SameDiff clones a graph by serialising it before differentiating it, and re-creates each custom op by
     // looking its name up here: our ops are known by name, as ND4J's own ops are
     var names = org.nd4j.imports.converters.ImportClassMapping.getOpNameMapping();
-    for (FusedGroupNorm op : new FusedGroupNorm[] {new FusedGroupNorm(false), new FusedGroupNorm(true)}) {
-      names.putIfAbsent(op.opName(), op);
-    }
     for (boolean silu : new boolean[] {false, true}) {
-      FusedGroupNormBackward op = new FusedGroupNormBackward();
-      op.silu = silu;
+      FusedGroupNorm op = new FusedGroupNorm();
+      op.settings = new Settings(0, 0, false, silu);
       names.putIfAbsent(op.opName(), op);
+      FusedGroupNormBackward bp = new FusedGroupNormBackward();
+      bp.settings = op.settings;
+      names.putIfAbsent(bp.opName(), bp);
     }
   }
 
-  private int groups;
-  private double eps;
-  private boolean channelsLast;
-  private boolean silu;
+  /** The op's settings, shared with its gradient op; as a map, the properties SameDiff serialises. */
+  record Settings(int groups, double eps, boolean channelsLast, boolean silu) {
+    java.util.Map<String, Object> toMap() {
+      java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+      m.put("groups", groups);
+      m.put("eps", eps);
+      m.put("channelsLast", channelsLast);
+      m.put("silu", silu);
+      return m;
+    }
+
+    static Settings of(java.util.Map<String, Object> p) {
+      return new Settings(((Number) p.get("groups")).intValue(), ((Number) p.get("eps")).doubleValue(),
+          (Boolean) p.get("channelsLast"), (Boolean) p.get("silu"));
+    }
+  }
+
+  private Settings settings = new Settings(0, 0, false, false);
 
   /** For ND4J's reflection (op registries); not for use. */
   public FusedGroupNorm() {}
 
-  private FusedGroupNorm(boolean silu) {
-    this.silu = silu;
-  }
-
-  private FusedGroupNorm(SameDiff sd, SDVariable x, SDVariable gamma, SDVariable beta, int groups, double eps,
-      boolean channelsLast, boolean silu) {
+  private FusedGroupNorm(SameDiff sd, SDVariable x, SDVariable gamma, SDVariable beta, Settings settings) {
     super(sd, new SDVariable[] {x, gamma, beta});
-    this.groups = groups;
-    this.eps = eps;
-    this.channelsLast = channelsLast;
-    this.silu = silu;
+    this.settings = settings;
   }
 
   /** y = GroupNorm(x)·γ + β, then SiLU when {@code silu}; adds the op (and, on differentiation, its gradient op). */
   public static SDVariable apply(SameDiff sd, SDVariable x, SDVariable gamma, SDVariable beta, int groups, double eps,
       boolean channelsLast, boolean silu) {
-    return new FusedGroupNorm(sd, x, gamma, beta, groups, eps, channelsLast, silu).outputVariables()[0];
+    return new FusedGroupNorm(sd, x, gamma, beta, new Settings(groups, eps, channelsLast, silu)).outputVariables()[0];
   }
 
   @Override
   public String opName() {
-    return silu ? "nabla_group_norm_silu" : "nabla_group_norm";
+    // called by the superclass's constructor too, before the settings are set
+    return settings != null && settings.silu() ? "nabla_group_norm_silu" : "nabla_group_norm";
   }
 
   @Override
@@ -70,24 +77,12 @@ public final class FusedGroupNorm extends DynamicCustomOp implements JavaOp {
 
   @Override
   public java.util.Map<String, Object> propertiesForFunction() {
-    return properties(groups, eps, channelsLast, silu);
+    return settings.toMap();
   }
 
   @Override
   public void setPropertiesForFunction(java.util.Map<String, Object> p) {
-    groups = ((Number) p.get("groups")).intValue();
-    eps = ((Number) p.get("eps")).doubleValue();
-    channelsLast = (Boolean) p.get("channelsLast");
-    silu = (Boolean) p.get("silu");
-  }
-
-  static java.util.Map<String, Object> properties(int groups, double eps, boolean channelsLast, boolean silu) {
-    java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
-    m.put("groups", groups);
-    m.put("eps", eps);
-    m.put("channelsLast", channelsLast);
-    m.put("silu", silu);
-    return m;
+    settings = Settings.of(p);
   }
 
   @Override
@@ -99,47 +94,41 @@ public final class FusedGroupNorm extends DynamicCustomOp implements JavaOp {
   public List<LongShapeDescriptor> calculateOutputShape(OpContext oc) {
     INDArray x = oc.getInputArray(0);
     return List.of(LongShapeDescriptor.fromShape(x.shape(), x.dataType()),
-        LongShapeDescriptor.fromShape(new long[] {x.size(0), groups}, DataType.FLOAT),
-        LongShapeDescriptor.fromShape(new long[] {x.size(0), groups}, DataType.FLOAT));
+        LongShapeDescriptor.fromShape(new long[] {x.size(0), settings.groups()}, DataType.FLOAT),
+        LongShapeDescriptor.fromShape(new long[] {x.size(0), settings.groups()}, DataType.FLOAT));
   }
 
   @Override
   public List<SDVariable> doDiff(List<SDVariable> grads) {
     SDVariable[] outs = outputVariables();
     SDVariable[] in = args();
-    SDVariable[] g = new FusedGroupNormBackward(sameDiff, in[0], in[1], in[2], outs[1], outs[2], grads.get(0), groups,
-        eps, channelsLast, silu).outputVariables();
+    SDVariable[] g = new FusedGroupNormBackward(sameDiff, in[0], in[1], in[2], outs[1], outs[2], grads.get(0), settings)
+        .outputVariables();
     return new ArrayList<>(List.of(g[0], g[1], g[2]));
   }
 
   @Override
   public void execute(INDArray[] in, INDArray[] out) {
-    GroupNormKernels.forward(GroupNormKernels.Layout.of(in[0], groups, channelsLast), in[0], in[1], in[2], out[0],
-        out[1], out[2], (float) eps, silu);
+    GroupNormKernels.forward(GroupNormKernels.Layout.of(in[0], settings.groups(), settings.channelsLast()), in[0],
+        in[1], in[2], out[0], out[1], out[2], (float) settings.eps(), settings.silu());
   }
 
   /** The gradient op: inputs x, γ, β, means, 1/√(σ² + ε), dL/dy; outputs dL/dx, dL/dγ, dL/dβ. */
   static final class FusedGroupNormBackward extends DynamicCustomOp implements JavaOp {
-    private int groups;
-    private double eps;
-    private boolean channelsLast;
-    private boolean silu;
+    private Settings settings = new Settings(0, 0, false, false);
 
     /** For ND4J's reflection; not for use. */
     public FusedGroupNormBackward() {}
 
     FusedGroupNormBackward(SameDiff sd, SDVariable x, SDVariable gamma, SDVariable beta, SDVariable mean,
-        SDVariable rstd, SDVariable dy, int groups, double eps, boolean channelsLast, boolean silu) {
+        SDVariable rstd, SDVariable dy, Settings settings) {
       super(sd, new SDVariable[] {x, gamma, beta, mean, rstd, dy});
-      this.groups = groups;
-      this.eps = eps;
-      this.channelsLast = channelsLast;
-      this.silu = silu;
+      this.settings = settings;
     }
 
     @Override
     public String opName() {
-      return silu ? "nabla_group_norm_silu_bp" : "nabla_group_norm_bp";
+      return settings != null && settings.silu() ? "nabla_group_norm_silu_bp" : "nabla_group_norm_bp";
     }
 
     @Override
@@ -149,15 +138,12 @@ public final class FusedGroupNorm extends DynamicCustomOp implements JavaOp {
 
     @Override
     public java.util.Map<String, Object> propertiesForFunction() {
-      return properties(groups, eps, channelsLast, silu);
+      return settings.toMap();
     }
 
     @Override
     public void setPropertiesForFunction(java.util.Map<String, Object> p) {
-      groups = ((Number) p.get("groups")).intValue();
-      eps = ((Number) p.get("eps")).doubleValue();
-      channelsLast = (Boolean) p.get("channelsLast");
-      silu = (Boolean) p.get("silu");
+      settings = Settings.of(p);
     }
 
     @Override
@@ -182,8 +168,8 @@ public final class FusedGroupNorm extends DynamicCustomOp implements JavaOp {
 
     @Override
     public void execute(INDArray[] in, INDArray[] out) {
-      GroupNormKernels.backward(GroupNormKernels.Layout.of(in[0], groups, channelsLast), in[0], in[1], in[2], in[3],
-          in[4], in[5], out[0], out[1], out[2], silu);
+      GroupNormKernels.backward(GroupNormKernels.Layout.of(in[0], settings.groups(), settings.channelsLast()), in[0],
+          in[1], in[2], in[3], in[4], in[5], out[0], out[1], out[2], settings.silu());
     }
   }
 }

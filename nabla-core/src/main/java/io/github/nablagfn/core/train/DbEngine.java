@@ -4,14 +4,13 @@ import io.github.nablagfn.core.objective.DbLoss;
 import io.github.nablagfn.core.objective.DbObjective;
 import io.github.nablagfn.core.objective.Trajectory;
 import io.github.nablagfn.core.objective.TransitionBatch;
-import io.github.nablagfn.core.runtime.Rng;
 
 /**
  * The DB family (DAG-DB, Residual DB): K stratified transitions per trajectory ({@link StepSelector}, the
  * final one always included), their balance term {@code balance} and the gradients of θ and φ
  * ({@link DbLoss}); each share samples its rows and computes their loss in one task.
  */
-final class DbEngine implements ObjectiveEngine {
+final class DbEngine extends SampleAndLossEngine {
   static final String BALANCE = "balance";
 
   private final DbObjective objective;
@@ -19,6 +18,7 @@ final class DbEngine implements ObjectiveEngine {
   private final DbLoss loss;
 
   DbEngine(DbObjective objective, Parts parts) {
+    super(objective.name());
     this.objective = objective;
     this.parts = parts;
     this.loss = new DbLoss(objective, parts.policy(), parts.reference(), parts.flow(), parts.reward())
@@ -26,30 +26,7 @@ final class DbEngine implements ObjectiveEngine {
   }
 
   @Override
-  public String name() {
-    return objective.name();
-  }
-
-  @Override
-  public boolean samplesAndLossInOneTask() {
-    return true;
-  }
-
-  @Override
-  public int innerEpochs() {
-    return 1;
-  }
-
-  @Override
-  public RowTask update(long iteration, Rng stream, RowTask.SampledBatch batch, float[] rewards, int epoch) {
-    throw new IllegalStateException(name() + " samples and differentiates in one task");
-  }
-
-  @Override
-  public RowResult loss(RowTask task, Trajectory rows, Share share) {
-    if (!(task instanceof RowTask.SampleAndLoss)) {
-      throw new IllegalStateException("a " + task.getClass().getSimpleName() + " task for a trainer of " + name());
-    }
+  RowResult loss(Trajectory rows, Share share) {
     int n = parts.sampler().numSteps();
     int[] steps = StepSelector.stratified(n, objective.transitionsPerTrajectory(n), share.stream().fork("strata", 0));
     TransitionBatch batch = TransitionBatch.of(parts.sampler(), rows, steps, objective.rewardWeighting(),

@@ -18,7 +18,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@link RowTask.SampleAndLoss}, or a {@link RowTask.Sample} followed by {@link #innerEpochs()} update tasks on
  * the sampled batch (all but the last applied inside the iteration); then the guard and the update.
  */
-sealed interface ObjectiveEngine permits NablaDbEngine, DbEngine, RewardBackpropEngine, DdpoEngine {
+sealed interface ObjectiveEngine permits NablaDbEngine, SampleAndLossEngine, DdpoEngine {
 
   /** The rows of one share and the random streams of its iteration. */
   /**
