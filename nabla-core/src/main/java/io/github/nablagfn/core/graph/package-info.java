@@ -9,6 +9,10 @@
  * equal shapes passes the output gradient on, a stride-1 {@code conv2d_bp} whose weight gradient nobody reads
  * is a {@code deconv2d} ({@code -Dnabla.inputOnlyConvBackprop=false} keeps it), and arrays that backward ops
  * read only for their shapes are freed after their last value read ({@code -Dnabla.shapeOnlyReads=false}
- * keeps them).
+ * keeps them). With the Vector API available ({@code --add-modules jdk.incubator.vector}, Java 17–19), a plan
+ * runs Java kernels ({@code FastKernels}) for {@code sigmoid} and {@code sigmoid_bp}, and building blocks emit
+ * {@code FusedGroupNorm} (GroupNorm + affine + SiLU and its gradient as single ops); the kernels use only
+ * exactly rounded arithmetic, so they give the same bits in every JIT state and on any thread count
+ * ({@code -Dnabla.fusedKernels=false} runs ND4J's ops instead).
  */
 package io.github.nablagfn.core.graph;
