@@ -131,8 +131,11 @@ class KernelJitStatesTest {
     Map<String, String> compiled = digests(WARM_UP);
     Path log = dir.resolve("child.out");
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "--add-modules", "jdk.incubator.vector", "-XX:TieredStopAtLevel=1", "-D" + NablaRuntime.THREADS_PROPERTY + "=1",
-        "-cp", System.getProperty("java.class.path"), KernelJitStatesTest.class.getName()));
+        "--add-modules", "jdk.incubator.vector", "-XX:TieredStopAtLevel=1", "-D" + NablaRuntime.THREADS_PROPERTY + "=1"));
+    // the same vector width as this JVM (the lane count orders the GroupNorm sums)
+    java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+        .filter(a -> a.startsWith("-XX:UseAVX") || a.startsWith("-XX:MaxVectorSize")).forEach(cmd::add);
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), KernelJitStatesTest.class.getName()));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     assertThat(p.waitFor(5, TimeUnit.MINUTES)).as("the child JVM finishes").isTrue();
     String text = Files.readString(log, StandardCharsets.UTF_8);

@@ -43,7 +43,8 @@ class RunLockTest {
     Path run = dir.resolve("run");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     Process child = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), RunLockTest.class.getName(),
-        run.toString()).redirectErrorStream(true).start();
+        run.toString()).redirectError(ProcessBuilder.Redirect.INHERIT).start(); // stdout: the child's lines only
+        // (the JVM writes notes such as "Picked up JAVA_TOOL_OPTIONS" to stderr)
     try {
       BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
       String line = out.readLine();
