@@ -33,6 +33,12 @@ final class VectorKernels {
   private static final float LN2_HI = 0.693359375f;
   private static final float LN2_LO = -2.12194440e-4f;
   private static final float ROUND = 12582912f; // 1.5·2^23: adding and subtracting it rounds to an integer
+  /**
+   * t = y + 1.5·2^23 holds the integer k = round(y) in its low mantissa bits (its bits are 0x4B400000 + k for
+   * |k| < 2^22), so adding 127 − 0x4B400000 to them gives k's biased exponent without a float-to-int
+   * conversion (which JDK 17's C2 does not vectorise for 16 lanes, leaving the loop in Java code).
+   */
+  private static final int EXPONENT_FROM_ROUNDED = 127 - 0x4B400000;
   /** Arguments are clamped to [LOW, HIGH] so that 2^k stays a normal float (e^−87 ≈ 1.6e−38, e^88 ≈ 1.7e38). */
   private static final float LOW = -87f;
   private static final float HIGH = 88f;
@@ -48,22 +54,24 @@ final class VectorKernels {
   /** e^x for x in [−87, 88] (clamped outside), within 2 ulp; the same bits as {@link #exp(float)} per lane. */
   static FloatVector exp(FloatVector x) {
     FloatVector v = x.max(LOW).min(HIGH);
-    FloatVector k = v.mul(LOG2E).add(ROUND).sub(ROUND);
+    FloatVector t = v.mul(LOG2E).add(ROUND);
+    FloatVector k = t.sub(ROUND);
     FloatVector r = v.sub(k.mul(LN2_HI)).sub(k.mul(LN2_LO));
     FloatVector p = r.mul(P0).add(P1).mul(r).add(P2).mul(r).add(P3).mul(r).add(P4).mul(r).add(P5);
     FloatVector e = p.mul(r.mul(r)).add(r).add(1f);
-    IntVector bits = ((IntVector) k.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+    IntVector bits = t.reinterpretAsInts().add(EXPONENT_FROM_ROUNDED).lanewise(VectorOperators.LSHL, 23);
     return e.mul(bits.reinterpretAsFloats());
   }
 
   /** e^x for x in [−87, 88] (clamped outside): the scalar twin of {@link #exp(FloatVector)}, bit for bit. */
   static float exp(float x) {
     float v = Math.min(Math.max(x, LOW), HIGH);
-    float k = v * LOG2E + ROUND - ROUND;
+    float t = v * LOG2E + ROUND;
+    float k = t - ROUND;
     float r = v - k * LN2_HI - k * LN2_LO;
     float p = ((((r * P0 + P1) * r + P2) * r + P3) * r + P4) * r + P5;
     float e = p * (r * r) + r + 1f;
-    return e * Float.intBitsToFloat(((int) k + 127) << 23);
+    return e * Float.intBitsToFloat((Float.floatToRawIntBits(t) + EXPONENT_FROM_ROUNDED) << 23);
   }
 
   /** 1 / (1 + e^−x). */
