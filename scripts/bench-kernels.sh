@@ -9,7 +9,7 @@ runs=${2:-200}
 warmup=${3:-20}
 cd "$root"
 [ -f examples/target/classpath.txt ] || bin/nabla --version >/dev/null
-OMP_NUM_THREADS="$threads" GOMP_SPINCOUNT="${GOMP_SPINCOUNT:-1000}" java --add-modules jdk.incubator.vector \
+OMP_NUM_THREADS="$threads" GOMP_SPINCOUNT="${GOMP_SPINCOUNT:-1000}" java --add-modules jdk.incubator.vector -XX:+UseSerialGC \
   -Dnabla.threads="$threads" -cp "examples/target/classes:$(cat examples/target/classpath.txt)" \
   io.github.nablagfn.examples.bench.KernelBench "$runs" "$warmup" 2>/dev/null | grep '^{'
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then

@@ -30,7 +30,7 @@ for round in $(seq 1 "$rounds"); do
     echo "round $round/$rounds, $w: twin, then nabla ($threads threads)..." >&2
     OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" /usr/bin/python3 "$shared/bench/torch-twin/twin.py" bench \
       --only "$w" --runs "$runs" | sed "s/^{/{\"round\": $round, /" >> "$out/twin.jsonl"
-    OMP_NUM_THREADS="$threads" java --add-modules jdk.incubator.vector -Dnabla.threads="$threads" -Dbench.only="$w" \
+    OMP_NUM_THREADS="$threads" java --add-modules jdk.incubator.vector -XX:+UseSerialGC -Dnabla.threads="$threads" -Dbench.only="$w" \
       -cp "examples/target/classes:$(cat examples/target/classpath.txt)" \
       io.github.nablagfn.examples.bench.UNetBench "$runs" 3 2>/dev/null | grep '^{' \
       | sed "s/^{/{\"round\": $round, /" >> "$out/nabla.jsonl"
