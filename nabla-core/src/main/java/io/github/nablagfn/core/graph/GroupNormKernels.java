@@ -124,6 +124,8 @@ final class GroupNormKernels {
     int cpg = l.perGroup();
     float m = (float) cpg * l.positions();
     if (!l.channelsLast()) {
+      float[] v = new float[VectorKernels.CHUNK];
+      float[] sg = new float[VectorKernels.CHUNK];
       for (int g = 0; g < l.groups(); g++) {
         int off = base + g * cpg * l.positions();
         int len = cpg * l.positions();
@@ -132,7 +134,7 @@ final class GroupNormKernels {
         mean[g0 + g] = mu;
         rstd[g0 + g] = r;
         for (int c = g * cpg; c < (g + 1) * cpg; c++) {
-          affine(x, y, base + c * l.positions(), l.positions(), mu, r * gamma[c], beta[c], silu);
+          affine(x, y, base + c * l.positions(), l.positions(), mu, r * gamma[c], beta[c], silu, v, sg);
         }
       }
       return;
@@ -167,8 +169,10 @@ final class GroupNormKernels {
         scale[c] = r * gamma[c];
       }
     }
+    float[] v = new float[cs];
+    float[] sg = new float[cs];
     for (int p = 0; p < l.positions(); p++) {
-      affineRow(x, y, base + p * cs, muC, scale, beta, silu);
+      affineRow(x, y, base + p * cs, muC, scale, beta, silu, v, sg);
     }
   }
 
@@ -178,7 +182,9 @@ final class GroupNormKernels {
     for (int up = S.loopBound(len); i < up; i += L) {
       acc = acc.add(FloatVector.fromByteBuffer(S, x, (off + i) * 4, ORDER));
     }
-    float s = VectorKernels.sumLanes(acc);
+    float[] lanes = new float[L];
+    acc.intoArray(lanes, 0);
+    float s = VectorKernels.sumLanes(lanes);
     for (; i < len; i++) {
       s += x.getFloat((off + i) * 4);
     }
@@ -192,7 +198,9 @@ final class GroupNormKernels {
       FloatVector d = FloatVector.fromByteBuffer(S, x, (off + i) * 4, ORDER).sub(mu);
       acc = acc.add(d.mul(d));
     }
-    float s = VectorKernels.sumLanes(acc);
+    float[] lanes = new float[L];
+    acc.intoArray(lanes, 0);
+    float s = VectorKernels.sumLanes(lanes);
     for (; i < len; i++) {
       float d = x.getFloat((off + i) * 4) - mu;
       s += d * d;
@@ -200,24 +208,36 @@ final class GroupNormKernels {
     return s;
   }
 
-  private static FloatVector silu(FloatVector v) {
-    return v.mul(VectorKernels.sigmoid(v));
-  }
-
-  private static float silu(float v) {
-    return v * VectorKernels.sigmoid(v);
-  }
-
-  private static void affine(ByteBuffer x, ByteBuffer y, int off, int len, float mu, float a, float beta,
-      boolean silu) {
-    int i = 0;
-    for (int up = S.loopBound(len); i < up; i += L) {
-      FloatVector v = FloatVector.fromByteBuffer(S, x, (off + i) * 4, ORDER).sub(mu).mul(a).add(beta);
-      (silu ? silu(v) : v).intoByteBuffer(y, (off + i) * 4, ORDER);
+  /** Elements [off, off + n) of y = v·s(v) with SiLU (s: scratch), else v. */
+  private static void storeActivated(float[] v, float[] s, ByteBuffer y, int off, int n, boolean silu) {
+    if (!silu) {
+      VectorKernels.store(v, y, off, n);
+      return;
     }
-    for (; i < len; i++) {
-      float v = (x.getFloat((off + i) * 4) - mu) * a + beta;
-      y.putFloat((off + i) * 4, silu ? silu(v) : v);
+    VectorKernels.sigmoid(v, s, n);
+    int i = 0;
+    for (int up = S.loopBound(n); i < up; i += L) {
+      FloatVector.fromArray(S, v, i).mul(FloatVector.fromArray(S, s, i)).intoByteBuffer(y, (off + i) * 4, ORDER);
+    }
+    for (; i < n; i++) {
+      y.putFloat((off + i) * 4, v[i] * s[i]);
+    }
+  }
+
+  /** One channel (NCHW): y = (x − mu)·a + beta, then SiLU; v, s: scratch of {@link VectorKernels#CHUNK}. */
+  private static void affine(ByteBuffer x, ByteBuffer y, int off, int len, float mu, float a, float beta,
+      boolean silu, float[] v, float[] s) {
+    for (int c0 = 0; c0 < len; c0 += VectorKernels.CHUNK) {
+      int n = Math.min(VectorKernels.CHUNK, len - c0);
+      int o = off + c0;
+      int i = 0;
+      for (int up = S.loopBound(n); i < up; i += L) {
+        FloatVector.fromByteBuffer(S, x, (o + i) * 4, ORDER).sub(mu).mul(a).add(beta).intoArray(v, i);
+      }
+      for (; i < n; i++) {
+        v[i] = (x.getFloat((o + i) * 4) - mu) * a + beta;
+      }
+      storeActivated(v, s, y, o, n, silu);
     }
   }
 
@@ -242,19 +262,19 @@ final class GroupNormKernels {
     }
   }
 
+  /** One row of channels (channels-last): y = (x − mu)·scale + beta per channel, then SiLU; v, s: scratch. */
   private static void affineRow(ByteBuffer x, ByteBuffer y, int off, float[] mu, float[] scale, float[] beta,
-      boolean silu) {
+      boolean silu, float[] v, float[] s) {
     int n = mu.length;
     int c = 0;
     for (int up = S.loopBound(n); c < up; c += L) {
-      FloatVector v = FloatVector.fromByteBuffer(S, x, (off + c) * 4, ORDER).sub(FloatVector.fromArray(S, mu, c))
-          .mul(FloatVector.fromArray(S, scale, c)).add(FloatVector.fromArray(S, beta, c));
-      (silu ? silu(v) : v).intoByteBuffer(y, (off + c) * 4, ORDER);
+      FloatVector.fromByteBuffer(S, x, (off + c) * 4, ORDER).sub(FloatVector.fromArray(S, mu, c))
+          .mul(FloatVector.fromArray(S, scale, c)).add(FloatVector.fromArray(S, beta, c)).intoArray(v, c);
     }
     for (; c < n; c++) {
-      float v = (x.getFloat((off + c) * 4) - mu[c]) * scale[c] + beta[c];
-      y.putFloat((off + c) * 4, silu ? silu(v) : v);
+      v[c] = (x.getFloat((off + c) * 4) - mu[c]) * scale[c] + beta[c];
     }
+    storeActivated(v, s, y, off, n, silu);
   }
 
   // ---- backward
@@ -272,17 +292,22 @@ final class GroupNormKernels {
       muC[c] = mean[g0 + c / cpg];
       rC[c] = rstd[g0 + c / cpg];
     }
+    // scratch: x̂, d and a third array, a chunk of a channel (NCHW) or a row of channels (channels-last)
+    int scratch = l.channelsLast() ? cs : VectorKernels.CHUNK;
+    float[] xh = new float[scratch];
+    float[] d = new float[scratch];
+    float[] t = new float[scratch];
     // 1. A_c = Σ d, B_c = Σ d·x̂
     if (!l.channelsLast()) {
       for (int c = 0; c < cs; c++) {
         float[] ab = channelSums(x, dy, base + c * l.positions(), l.positions(), muC[c], rC[c], gamma[c], beta[c],
-            silu);
+            silu, xh, d, t);
         a[c] = ab[0];
         bsum[c] = ab[1];
       }
     } else {
       for (int p = 0; p < l.positions(); p++) {
-        rowSums(x, dy, base + p * cs, muC, rC, gamma, beta, a, bsum, silu);
+        rowSums(x, dy, base + p * cs, muC, rC, gamma, beta, a, bsum, silu, xh, d, t);
       }
     }
     // 2. per group m1, m2; then dL/dx
@@ -301,107 +326,145 @@ final class GroupNormKernels {
     if (!l.channelsLast()) {
       for (int c = 0; c < cs; c++) {
         channelGradient(x, dy, dx, base + c * l.positions(), l.positions(), muC[c], rC[c], gamma[c], beta[c], m1[c],
-            m2[c], silu);
+            m2[c], silu, xh, d, t);
       }
     } else {
       for (int p = 0; p < l.positions(); p++) {
-        rowGradient(x, dy, dx, base + p * cs, muC, rC, gamma, beta, m1, m2, silu);
+        rowGradient(x, dy, dx, base + p * cs, muC, rC, gamma, beta, m1, m2, silu, xh, d, t);
       }
     }
   }
 
-  /** d = dL/dout · s(1 + y(1 − s)) for SiLU's output, or dL/dy itself. */
-  private static FloatVector upstream(FloatVector dout, FloatVector y, boolean silu) {
+  /**
+   * d[i] = dL/dout · s(1 + y(1 − s)) for SiLU's output at y = t[i] (s = s(y)), or dL/dy itself, for elements
+   * [off, off + n) of dy; t holds y on entry.
+   */
+  private static void upstream(ByteBuffer dy, int off, int n, float[] t, float[] d, boolean silu) {
     if (!silu) {
-      return dout;
+      VectorKernels.load(dy, off, d, n);
+      return;
     }
-    FloatVector s = VectorKernels.sigmoid(y);
-    return dout.mul(s).mul(y.mul(s.neg().add(1f)).add(1f));
+    VectorKernels.sigmoid(t, d, n);
+    int i = 0;
+    for (int up = S.loopBound(n); i < up; i += L) {
+      FloatVector sv = FloatVector.fromArray(S, d, i);
+      FloatVector y = FloatVector.fromArray(S, t, i);
+      FloatVector.fromByteBuffer(S, dy, (off + i) * 4, ORDER).mul(sv).mul(y.mul(sv.neg().add(1f)).add(1f))
+          .intoArray(d, i);
+    }
+    for (; i < n; i++) {
+      float sv = d[i];
+      d[i] = dy.getFloat((off + i) * 4) * sv * (1f + t[i] * (1f - sv));
+    }
   }
 
-  private static float upstream(float dout, float y, boolean silu) {
-    if (!silu) {
-      return dout;
+  /** One chunk of a channel (NCHW): xh = x̂, t = y = x̂·gamma + beta, d = the upstream gradient. */
+  private static void chunk(ByteBuffer x, ByteBuffer dy, int off, int n, float mu, float r, float gamma, float beta,
+      boolean silu, float[] xh, float[] d, float[] t) {
+    int i = 0;
+    for (int up = S.loopBound(n); i < up; i += L) {
+      FloatVector v = FloatVector.fromByteBuffer(S, x, (off + i) * 4, ORDER).sub(mu).mul(r);
+      v.intoArray(xh, i);
+      v.mul(gamma).add(beta).intoArray(t, i);
     }
-    float s = VectorKernels.sigmoid(y);
-    return dout * s * (1f + y * (1f - s));
+    for (; i < n; i++) {
+      xh[i] = (x.getFloat((off + i) * 4) - mu) * r;
+      t[i] = xh[i] * gamma + beta;
+    }
+    upstream(dy, off, n, t, d, silu);
+  }
+
+  /** One row of channels (channels-last): xh, t = y and d as {@link #chunk}, per channel. */
+  private static void row(ByteBuffer x, ByteBuffer dy, int off, float[] mu, float[] r, float[] gamma, float[] beta,
+      boolean silu, float[] xh, float[] d, float[] t) {
+    int n = mu.length;
+    int c = 0;
+    for (int up = S.loopBound(n); c < up; c += L) {
+      FloatVector v = FloatVector.fromByteBuffer(S, x, (off + c) * 4, ORDER).sub(FloatVector.fromArray(S, mu, c))
+          .mul(FloatVector.fromArray(S, r, c));
+      v.intoArray(xh, c);
+      v.mul(FloatVector.fromArray(S, gamma, c)).add(FloatVector.fromArray(S, beta, c)).intoArray(t, c);
+    }
+    for (; c < n; c++) {
+      xh[c] = (x.getFloat((off + c) * 4) - mu[c]) * r[c];
+      t[c] = xh[c] * gamma[c] + beta[c];
+    }
+    upstream(dy, off, n, t, d, silu);
   }
 
   private static float[] channelSums(ByteBuffer x, ByteBuffer dy, int off, int len, float mu, float r, float gamma,
-      float beta, boolean silu) {
+      float beta, boolean silu, float[] xh, float[] d, float[] t) {
     FloatVector accA = FloatVector.zero(S);
     FloatVector accB = FloatVector.zero(S);
-    int i = 0;
-    for (int up = S.loopBound(len); i < up; i += L) {
-      FloatVector xh = FloatVector.fromByteBuffer(S, x, (off + i) * 4, ORDER).sub(mu).mul(r);
-      FloatVector d = upstream(FloatVector.fromByteBuffer(S, dy, (off + i) * 4, ORDER), xh.mul(gamma).add(beta), silu);
-      accA = accA.add(d);
-      accB = accB.add(d.mul(xh));
+    float tailA = 0;
+    float tailB = 0;
+    for (int c0 = 0; c0 < len; c0 += VectorKernels.CHUNK) {
+      int n = Math.min(VectorKernels.CHUNK, len - c0);
+      chunk(x, dy, off + c0, n, mu, r, gamma, beta, silu, xh, d, t);
+      int i = 0;
+      for (int up = S.loopBound(n); i < up; i += L) {
+        FloatVector dv = FloatVector.fromArray(S, d, i);
+        accA = accA.add(dv);
+        accB = accB.add(dv.mul(FloatVector.fromArray(S, xh, i)));
+      }
+      for (; i < n; i++) { // only the last chunk has a tail (CHUNK is a multiple of every vector width)
+        tailA += d[i];
+        tailB += d[i] * xh[i];
+      }
     }
-    float sa = VectorKernels.sumLanes(accA);
-    float sb = VectorKernels.sumLanes(accB);
-    for (; i < len; i++) {
-      float xh = (x.getFloat((off + i) * 4) - mu) * r;
-      float d = upstream(dy.getFloat((off + i) * 4), xh * gamma + beta, silu);
-      sa += d;
-      sb += d * xh;
-    }
+    float[] lanes = new float[L];
+    accA.intoArray(lanes, 0);
+    float sa = VectorKernels.sumLanes(lanes) + tailA;
+    accB.intoArray(lanes, 0);
+    float sb = VectorKernels.sumLanes(lanes) + tailB;
     return new float[] {sa, sb};
   }
 
   private static void channelGradient(ByteBuffer x, ByteBuffer dy, ByteBuffer dx, int off, int len, float mu, float r,
-      float gamma, float beta, float m1, float m2, boolean silu) {
-    int i = 0;
-    for (int up = S.loopBound(len); i < up; i += L) {
-      FloatVector xh = FloatVector.fromByteBuffer(S, x, (off + i) * 4, ORDER).sub(mu).mul(r);
-      FloatVector d = upstream(FloatVector.fromByteBuffer(S, dy, (off + i) * 4, ORDER), xh.mul(gamma).add(beta), silu);
-      d.mul(gamma).sub(m1).sub(xh.mul(m2)).mul(r).intoByteBuffer(dx, (off + i) * 4, ORDER);
-    }
-    for (; i < len; i++) {
-      float xh = (x.getFloat((off + i) * 4) - mu) * r;
-      float d = upstream(dy.getFloat((off + i) * 4), xh * gamma + beta, silu);
-      dx.putFloat((off + i) * 4, (d * gamma - m1 - xh * m2) * r);
+      float gamma, float beta, float m1, float m2, boolean silu, float[] xh, float[] d, float[] t) {
+    for (int c0 = 0; c0 < len; c0 += VectorKernels.CHUNK) {
+      int n = Math.min(VectorKernels.CHUNK, len - c0);
+      int o = off + c0;
+      chunk(x, dy, o, n, mu, r, gamma, beta, silu, xh, d, t);
+      int i = 0;
+      for (int up = S.loopBound(n); i < up; i += L) {
+        FloatVector.fromArray(S, d, i).mul(gamma).sub(m1).sub(FloatVector.fromArray(S, xh, i).mul(m2)).mul(r)
+            .intoByteBuffer(dx, (o + i) * 4, ORDER);
+      }
+      for (; i < n; i++) {
+        dx.putFloat((o + i) * 4, (d[i] * gamma - m1 - xh[i] * m2) * r);
+      }
     }
   }
 
   private static void rowSums(ByteBuffer x, ByteBuffer dy, int off, float[] mu, float[] r, float[] gamma,
-      float[] beta, float[] a, float[] bsum, boolean silu) {
+      float[] beta, float[] a, float[] bsum, boolean silu, float[] xh, float[] d, float[] t) {
+    row(x, dy, off, mu, r, gamma, beta, silu, xh, d, t);
     int n = mu.length;
     int c = 0;
     for (int up = S.loopBound(n); c < up; c += L) {
-      FloatVector xh = FloatVector.fromByteBuffer(S, x, (off + c) * 4, ORDER).sub(FloatVector.fromArray(S, mu, c))
-          .mul(FloatVector.fromArray(S, r, c));
-      FloatVector y = xh.mul(FloatVector.fromArray(S, gamma, c)).add(FloatVector.fromArray(S, beta, c));
-      FloatVector d = upstream(FloatVector.fromByteBuffer(S, dy, (off + c) * 4, ORDER), y, silu);
-      FloatVector.fromArray(S, a, c).add(d).intoArray(a, c);
-      FloatVector.fromArray(S, bsum, c).add(d.mul(xh)).intoArray(bsum, c);
+      FloatVector dv = FloatVector.fromArray(S, d, c);
+      FloatVector.fromArray(S, a, c).add(dv).intoArray(a, c);
+      FloatVector.fromArray(S, bsum, c).add(dv.mul(FloatVector.fromArray(S, xh, c))).intoArray(bsum, c);
     }
     for (; c < n; c++) {
-      float xh = (x.getFloat((off + c) * 4) - mu[c]) * r[c];
-      float d = upstream(dy.getFloat((off + c) * 4), xh * gamma[c] + beta[c], silu);
-      a[c] += d;
-      bsum[c] += d * xh;
+      a[c] += d[c];
+      bsum[c] += d[c] * xh[c];
     }
   }
 
   private static void rowGradient(ByteBuffer x, ByteBuffer dy, ByteBuffer dx, int off, float[] mu, float[] r,
-      float[] gamma, float[] beta, float[] m1, float[] m2, boolean silu) {
+      float[] gamma, float[] beta, float[] m1, float[] m2, boolean silu, float[] xh, float[] d, float[] t) {
+    row(x, dy, off, mu, r, gamma, beta, silu, xh, d, t);
     int n = mu.length;
     int c = 0;
     for (int up = S.loopBound(n); c < up; c += L) {
-      FloatVector rv = FloatVector.fromArray(S, r, c);
-      FloatVector g = FloatVector.fromArray(S, gamma, c);
-      FloatVector xh = FloatVector.fromByteBuffer(S, x, (off + c) * 4, ORDER).sub(FloatVector.fromArray(S, mu, c))
-          .mul(rv);
-      FloatVector d = upstream(FloatVector.fromByteBuffer(S, dy, (off + c) * 4, ORDER),
-          xh.mul(g).add(FloatVector.fromArray(S, beta, c)), silu);
-      d.mul(g).sub(FloatVector.fromArray(S, m1, c)).sub(xh.mul(FloatVector.fromArray(S, m2, c))).mul(rv)
-          .intoByteBuffer(dx, (off + c) * 4, ORDER);
+      FloatVector.fromArray(S, d, c).mul(FloatVector.fromArray(S, gamma, c)).sub(FloatVector.fromArray(S, m1, c))
+          .sub(FloatVector.fromArray(S, xh, c).mul(FloatVector.fromArray(S, m2, c)))
+          .mul(FloatVector.fromArray(S, r, c)).intoByteBuffer(dx, (off + c) * 4, ORDER);
     }
     for (; c < n; c++) {
-      float xh = (x.getFloat((off + c) * 4) - mu[c]) * r[c];
-      float d = upstream(dy.getFloat((off + c) * 4), xh * gamma[c] + beta[c], silu);
-      dx.putFloat((off + c) * 4, (d * gamma[c] - m1[c] - xh * m2[c]) * r[c]);
+      dx.putFloat((off + c) * 4, (d[c] * gamma[c] - m1[c] - xh[c] * m2[c]) * r[c]);
     }
   }
 }

@@ -22,10 +22,22 @@ import jdk.incubator.vector.VectorSpecies;
  * div, min, max, conversions, shifts): {@link #exp} is a polynomial over them, and lane sums run in lane
  * order ({@link #sumLanes}). The scalar tails use the same arithmetic, so an element's value does not depend
  * on whether it falls in a vector or in the tail, nor on the vector width.
+ *
+ * <p><b>No vector crosses a method boundary.</b> C2 turns Vector API calls into vector instructions only
+ * where the vector's concrete class (its shape) is a compile-time constant. A helper taking or returning a
+ * {@code FloatVector} that the JIT compiles on its own (it does, once the helper is hot) does not know it, so
+ * it runs the API's Java fallback (a loop over the lanes, arrays allocated per call) and, being large then,
+ * is no longer inlined into its callers: whether a process's kernels ran fast or several times slower then
+ * depended on the order of compilation. So every method here takes and returns arrays, buffers and
+ * indices, and builds its vectors from the constant {@link #S}: compiled alone or inlined, it vectorises. The
+ * buffer kernels pass through a scratch array of {@link #CHUNK} elements (L1-resident) so that e^x has one
+ * vector loop ({@link #exp(float[], float[], int)}).
  */
 final class VectorKernels {
   static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
   private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+  /** Elements per pass of the buffer kernels through their scratch array (2 KB, in L1). */
+  static final int CHUNK = 512;
 
   // exp(x) = 2^k · e^r with k = round(x / ln 2), r = x − k·ln 2 (ln 2 split into an exactly representable
   // head and a tail), e^r by a degree-7 polynomial on |r| ≤ ln 2 / 2 (Cephes' expf coefficients, ≤ 1 ulp).
@@ -51,19 +63,28 @@ final class VectorKernels {
 
   private VectorKernels() {}
 
-  /** e^x for x in [−87, 88] (clamped outside), within 2 ulp; the same bits as {@link #exp(float)} per lane. */
-  static FloatVector exp(FloatVector x) {
-    FloatVector v = x.max(LOW).min(HIGH);
-    FloatVector t = v.mul(LOG2E).add(ROUND);
-    FloatVector k = t.sub(ROUND);
-    FloatVector r = v.sub(k.mul(LN2_HI)).sub(k.mul(LN2_LO));
-    FloatVector p = r.mul(P0).add(P1).mul(r).add(P2).mul(r).add(P3).mul(r).add(P4).mul(r).add(P5);
-    FloatVector e = p.mul(r.mul(r)).add(r).add(1f);
-    IntVector bits = t.reinterpretAsInts().add(EXPONENT_FROM_ROUNDED).lanewise(VectorOperators.LSHL, 23);
-    return e.mul(bits.reinterpretAsFloats());
+  /**
+   * e[i] = e^x[i] for i < len, x in [−87, 88] (clamped outside), within 2 ulp; the same bits as
+   * {@link #exp(float)} per element. {@code e} may be {@code x}.
+   */
+  static void exp(float[] x, float[] e, int len) {
+    int i = 0;
+    for (int up = S.loopBound(len); i < up; i += S.length()) {
+      FloatVector v = FloatVector.fromArray(S, x, i).max(LOW).min(HIGH);
+      FloatVector t = v.mul(LOG2E).add(ROUND);
+      FloatVector k = t.sub(ROUND);
+      FloatVector r = v.sub(k.mul(LN2_HI)).sub(k.mul(LN2_LO));
+      FloatVector p = r.mul(P0).add(P1).mul(r).add(P2).mul(r).add(P3).mul(r).add(P4).mul(r).add(P5);
+      FloatVector q = p.mul(r.mul(r)).add(r).add(1f);
+      IntVector bits = t.reinterpretAsInts().add(EXPONENT_FROM_ROUNDED).lanewise(VectorOperators.LSHL, 23);
+      q.mul(bits.reinterpretAsFloats()).intoArray(e, i);
+    }
+    for (; i < len; i++) {
+      e[i] = exp(x[i]);
+    }
   }
 
-  /** e^x for x in [−87, 88] (clamped outside): the scalar twin of {@link #exp(FloatVector)}, bit for bit. */
+  /** e^x for x in [−87, 88] (clamped outside): the scalar twin of {@link #exp(float[], float[], int)}. */
   static float exp(float x) {
     float v = Math.min(Math.max(x, LOW), HIGH);
     float t = v * LOG2E + ROUND;
@@ -74,46 +95,86 @@ final class VectorKernels {
     return e * Float.intBitsToFloat((Float.floatToRawIntBits(t) + EXPONENT_FROM_ROUNDED) << 23);
   }
 
-  /** 1 / (1 + e^−x). */
-  static FloatVector sigmoid(FloatVector x) {
-    return FloatVector.broadcast(x.species(), 1f).div(exp(x.neg()).add(1f));
+  /** s[i] = 1 / (1 + e^−v[i]) for i < len; {@code s} may be {@code v}. */
+  static void sigmoid(float[] v, float[] s, int len) {
+    int i = 0;
+    for (int up = S.loopBound(len); i < up; i += S.length()) {
+      FloatVector.fromArray(S, v, i).neg().intoArray(s, i);
+    }
+    for (; i < len; i++) {
+      s[i] = -v[i];
+    }
+    exp(s, s, len);
+    i = 0;
+    for (int up = S.loopBound(len); i < up; i += S.length()) {
+      FloatVector.broadcast(S, 1f).div(FloatVector.fromArray(S, s, i).add(1f)).intoArray(s, i);
+    }
+    for (; i < len; i++) {
+      s[i] = 1f / (s[i] + 1f);
+    }
   }
 
+  /** 1 / (1 + e^−x). */
   static float sigmoid(float x) {
     return 1f / (1f + exp(-x));
   }
 
-  /** The lanes' sum, added in lane order. */
-  static float sumLanes(FloatVector v) {
+  /** The sum of lanes[0..S.length()), added in lane order (the caller stores its accumulator there). */
+  static float sumLanes(float[] lanes) {
     float s = 0;
-    for (float f : v.toArray()) {
-      s += f;
+    for (int i = 0; i < S.length(); i++) {
+      s += lanes[i];
     }
     return s;
   }
 
-  static void sigmoid(ByteBuffer x, ByteBuffer y, int from, int to) {
-    int i = from;
-    int upper = from + S.loopBound(to - from);
-    for (; i < upper; i += S.length()) {
-      sigmoid(FloatVector.fromByteBuffer(S, x, i * 4, ORDER)).intoByteBuffer(y, i * 4, ORDER);
+  /** dst[i] = the float at element off + i of {@code src}, for i < len. */
+  static void load(ByteBuffer src, int off, float[] dst, int len) {
+    int i = 0;
+    for (int up = S.loopBound(len); i < up; i += S.length()) {
+      FloatVector.fromByteBuffer(S, src, (off + i) * 4, ORDER).intoArray(dst, i);
     }
-    for (; i < to; i++) {
-      y.putFloat(i * 4, sigmoid(x.getFloat(i * 4)));
+    for (; i < len; i++) {
+      dst[i] = src.getFloat((off + i) * 4);
+    }
+  }
+
+  /** Element off + i of {@code dst} = src[i], for i < len. */
+  static void store(float[] src, ByteBuffer dst, int off, int len) {
+    int i = 0;
+    for (int up = S.loopBound(len); i < up; i += S.length()) {
+      FloatVector.fromArray(S, src, i).intoByteBuffer(dst, (off + i) * 4, ORDER);
+    }
+    for (; i < len; i++) {
+      dst.putFloat((off + i) * 4, src[i]);
+    }
+  }
+
+  static void sigmoid(ByteBuffer x, ByteBuffer y, int from, int to) {
+    float[] s = new float[CHUNK];
+    for (int c = from; c < to; c += CHUNK) {
+      int n = Math.min(CHUNK, to - c);
+      load(x, c, s, n);
+      sigmoid(s, s, n);
+      store(s, y, c, n);
     }
   }
 
   static void sigmoidBackward(ByteBuffer x, ByteBuffer g, ByteBuffer dx, int from, int to) {
-    int i = from;
-    int upper = from + S.loopBound(to - from);
-    for (; i < upper; i += S.length()) {
-      FloatVector s = sigmoid(FloatVector.fromByteBuffer(S, x, i * 4, ORDER));
-      FloatVector grad = FloatVector.fromByteBuffer(S, g, i * 4, ORDER);
-      grad.mul(s).mul(s.neg().add(1f)).intoByteBuffer(dx, i * 4, ORDER);
-    }
-    for (; i < to; i++) {
-      float s = sigmoid(x.getFloat(i * 4));
-      dx.putFloat(i * 4, g.getFloat(i * 4) * s * (1f - s));
+    float[] s = new float[CHUNK];
+    for (int c = from; c < to; c += CHUNK) {
+      int n = Math.min(CHUNK, to - c);
+      load(x, c, s, n);
+      sigmoid(s, s, n);
+      int i = 0;
+      for (int up = S.loopBound(n); i < up; i += S.length()) {
+        FloatVector sv = FloatVector.fromArray(S, s, i);
+        FloatVector.fromByteBuffer(S, g, (c + i) * 4, ORDER).mul(sv).mul(sv.neg().add(1f))
+            .intoByteBuffer(dx, (c + i) * 4, ORDER);
+      }
+      for (; i < n; i++) {
+        dx.putFloat((c + i) * 4, g.getFloat((c + i) * 4) * s[i] * (1f - s[i]));
+      }
     }
   }
 }

@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,7 +33,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * differ from the later ones by an ulp, which a residual loss amplified to 1e-3 of a gradient.
  *
  * <p>Also: {@link VectorKernels#exp(float)} against {@link Math#exp} in double (a sweep of its whole range),
- * and the vector exp against the scalar one bit for bit.
+ * and the vector exp and sigmoid against the scalar ones bit for bit.
  */
 class KernelJitStatesTest {
   private static final int WARM_UP = 3000;
@@ -161,14 +160,18 @@ class KernelJitStatesTest {
       worst = Math.max(worst, Math.abs(e - exact) / Math.ulp((float) exact));
     }
     assertThat(worst).as("largest error of exp in ulp over [-87, 88]").isLessThanOrEqualTo(2.0);
-    int lanes = VectorKernels.S.length();
-    for (int i = 0; i + lanes <= n; i += lanes) {
-      float[] e = VectorKernels.exp(FloatVector.fromArray(VectorKernels.S, xs, i)).toArray();
-      for (int j = 0; j < lanes; j++) {
-        if (Float.floatToRawIntBits(e[j]) != Float.floatToRawIntBits(VectorKernels.exp(xs[i + j]))) {
-          throw new AssertionError("vector exp(" + xs[i + j] + ") = " + e[j] + ", scalar "
-              + VectorKernels.exp(xs[i + j]));
-        }
+    float[] e = new float[n];
+    VectorKernels.exp(xs, e, n); // vector lanes, and a scalar tail unless n is a multiple of the width
+    for (int i = 0; i < n; i++) {
+      if (Float.floatToRawIntBits(e[i]) != Float.floatToRawIntBits(VectorKernels.exp(xs[i]))) {
+        throw new AssertionError("vector exp(" + xs[i] + ") = " + e[i] + ", scalar " + VectorKernels.exp(xs[i]));
+      }
+    }
+    float[] s = new float[n];
+    VectorKernels.sigmoid(xs, s, n);
+    for (int i = 0; i < n; i++) {
+      if (Float.floatToRawIntBits(s[i]) != Float.floatToRawIntBits(VectorKernels.sigmoid(xs[i]))) {
+        throw new AssertionError("vector sigmoid(" + xs[i] + ") = " + s[i] + ", scalar " + VectorKernels.sigmoid(xs[i]));
       }
     }
     assertThat(VectorKernels.exp(-1000f)).as("clamped below").isEqualTo(VectorKernels.exp(-87f));
