@@ -30,6 +30,8 @@ final class Compare extends SettingsCommand {
   static final double DIVERGED_FID = 1000;
   /** The share of the base model's diversity a setting must keep to be selected. */
   static final double KEPT_DIVERSITY = 0.8;
+  /** A run's wall time in the sittings before a stop, added to the sitting that finishes it. */
+  static final String EARLIER_SECONDS = "seconds-before-stop";
 
   /** Compare's defaults: finetune's under the name "compare". */
   @Override
@@ -120,8 +122,21 @@ final class Compare extends SettingsCommand {
         long start = System.nanoTime();
         if (!Files.exists(run.resolve("DONE"))) {
           System.out.printf(java.util.Locale.ROOT, "== %s, seed %d%n", m.label(), seed);
-          FinetuneRun.run(s.validate());
-          Files.writeString(run.resolve("seconds"), Double.toString((System.nanoTime() - start) / 1e9));
+          Path earlier = run.resolve(EARLIER_SECONDS);
+          double before = Files.exists(earlier) ? Double.parseDouble(Files.readString(earlier).trim()) : 0;
+          int code = FinetuneRun.run(s.validate());
+          String total = Double.toString(before + (System.nanoTime() - start) / 1e9);
+          if (code != 0) {
+            // the later runs are not started: a stop ends the comparison, to be continued by the same command
+            if (Files.isDirectory(run)) {
+              Files.writeString(earlier, total);
+            }
+            System.err.printf(java.util.Locale.ROOT, "nabla compare: %s, seed %d %s; run the same command again "
+                + "to continue the comparison%n", m.label(), seed, code == FinetuneRun.STOPPED ? "stopped"
+                : "ended with status " + code);
+            return code;
+          }
+          Files.writeString(run.resolve("seconds"), total);
         }
         results.computeIfAbsent(m.label(), k -> new ArrayList<>()).add(FinetuneRun.readEvals(run.resolve("eval.jsonl")));
         double secs = Files.exists(run.resolve("seconds")) ? Double.parseDouble(Files.readString(run.resolve("seconds")))

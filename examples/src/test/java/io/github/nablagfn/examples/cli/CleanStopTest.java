@@ -150,4 +150,49 @@ class CleanStopTest {
     assertThat(Files.readAllBytes(run.resolve("adapter/flow.safetensors")))
         .isEqualTo(Files.readAllBytes(runs.resolve("straight/adapter/flow.safetensors")));
   }
+
+  /**
+   * A stop during a comparison ends the comparison (exit 143, the stopped run checkpointed, the next run not
+   * started, no stack trace); the same command continues it, and the wall time of the stopped run counts
+   * both sittings.
+   */
+  @Test
+  void aStopDuringCompareEndsTheComparisonAndTheSameCommandContinuesIt() throws Exception {
+    Path runs = dir.resolve("runs");
+    Path log = dir.resolve("compare.log");
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), "-Dnabla.threads=1", Nabla.class.getName(), "compare",
+        "--base", TwinFixtures.dir().resolve("unet.safetensors").toString(), "--runs-dir", runs.toString(),
+        "--name", "cmp", "--methods", "residual-nabla-db,refl", "--seeds", "1", "--iterations", "40", "--batch", "2",
+        "--steps", "4", "--eval-every", "40", "--eval-per-class", "2"));
+    Path first = runs.resolve("cmp/residual-nabla-db-seed0");
+    Process child = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (metricIterations(first).size() < 2 && child.isAlive() && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertThat(child.isAlive()).as("compare trains its first run (log %s)", log).isTrue();
+    child.destroy(); // SIGTERM
+    assertThat(child.waitFor(120, TimeUnit.SECONDS)).as("compare stops").isTrue();
+    String out = Files.readString(log);
+    assertThat(child.exitValue()).as("exit status (log %s)", log).isEqualTo(143);
+    assertThat(out).contains("residual-nabla-db, seed 0 stopped; run the same command again")
+        .doesNotContain("Shutdown in progress").doesNotContain("IllegalStateException").doesNotContain("== refl");
+    assertThat(first.resolve("DONE")).doesNotExist();
+    assertThat(runs.resolve("cmp/refl-seed0")).as("the next run is not started").doesNotExist();
+    double stoppedSitting = Double.parseDouble(Files.readString(first.resolve(Compare.EARLIER_SECONDS)).trim());
+    assertThat(stoppedSitting).isPositive();
+
+    Process again = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    assertThat(again.waitFor(600, TimeUnit.SECONDS)).as("the comparison finishes").isTrue();
+    assertThat(again.exitValue()).as("exit status (log %s)", log).isZero();
+    assertThat(first.resolve("DONE")).exists();
+    assertThat(runs.resolve("cmp/refl-seed0/DONE")).exists();
+    assertThat(runs.resolve("cmp/summary.md")).exists();
+    assertThat(metricIterations(first)).hasSize(40);
+    assertThat(Double.parseDouble(Files.readString(first.resolve("seconds")).trim()))
+        .as("the run's wall time counts the stopped sitting").isGreaterThan(stoppedSitting);
+  }
 }

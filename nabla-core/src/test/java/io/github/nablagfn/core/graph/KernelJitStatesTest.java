@@ -33,7 +33,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * differ from the later ones by an ulp, which a residual loss amplified to 1e-3 of a gradient.
  *
  * <p>Also: {@link VectorKernels#exp(float)} against {@link Math#exp} in double (a sweep of its whole range),
- * and the vector exp and sigmoid against the scalar ones bit for bit.
+ * and the vector exp, sigmoid and the sigmoid kernels against the scalar ones bit for bit.
  */
 class KernelJitStatesTest {
   private static final int WARM_UP = 3000;
@@ -172,6 +172,26 @@ class KernelJitStatesTest {
     for (int i = 0; i < n; i++) {
       if (Float.floatToRawIntBits(s[i]) != Float.floatToRawIntBits(VectorKernels.sigmoid(xs[i]))) {
         throw new AssertionError("vector sigmoid(" + xs[i] + ") = " + s[i] + ", scalar " + VectorKernels.sigmoid(xs[i]));
+      }
+    }
+    // the buffer kernels compute e^x inline: the same bits as the scalar sigmoid and its gradient
+    java.nio.ByteBuffer xb = java.nio.ByteBuffer.allocateDirect(n * 4).order(java.nio.ByteOrder.nativeOrder());
+    java.nio.ByteBuffer gb = java.nio.ByteBuffer.allocateDirect(n * 4).order(java.nio.ByteOrder.nativeOrder());
+    java.nio.ByteBuffer yb = java.nio.ByteBuffer.allocateDirect(n * 4).order(java.nio.ByteOrder.nativeOrder());
+    java.nio.ByteBuffer db = java.nio.ByteBuffer.allocateDirect(n * 4).order(java.nio.ByteOrder.nativeOrder());
+    for (int i = 0; i < n; i++) {
+      xb.putFloat(i * 4, xs[i]);
+      gb.putFloat(i * 4, 1f + xs[i] / 100f);
+    }
+    VectorKernels.sigmoid(xb, yb, 0, n);
+    VectorKernels.sigmoidBackward(xb, gb, db, 0, n);
+    for (int i = 0; i < n; i++) {
+      float sv = VectorKernels.sigmoid(xs[i]);
+      float dv = (1f + xs[i] / 100f) * sv * (1f - sv);
+      if (Float.floatToRawIntBits(yb.getFloat(i * 4)) != Float.floatToRawIntBits(sv)
+          || Float.floatToRawIntBits(db.getFloat(i * 4)) != Float.floatToRawIntBits(dv)) {
+        throw new AssertionError("buffer kernels at x = " + xs[i] + ": sigmoid " + yb.getFloat(i * 4) + " / " + sv
+            + ", gradient " + db.getFloat(i * 4) + " / " + dv);
       }
     }
     assertThat(VectorKernels.exp(-1000f)).as("clamped below").isEqualTo(VectorKernels.exp(-87f));
