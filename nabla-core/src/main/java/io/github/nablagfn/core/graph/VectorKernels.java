@@ -27,8 +27,8 @@ import jdk.incubator.vector.VectorSpecies;
  * where the vector's concrete class (its shape) is a compile-time constant. A helper taking or returning a
  * {@code FloatVector} that the JIT compiles on its own (it does, once the helper is hot) does not know it, so
  * it runs the API's Java fallback (a loop over the lanes, arrays allocated per call) and, being large then,
- * is no longer inlined into its callers: whether a process's kernels ran fast or several times slower then
- * depended on the order of compilation. So every method here takes and returns arrays, buffers and
+ * is no longer inlined into its callers: whether a process's kernels run fast or several times slower would
+ * then depend on the order of compilation. So every method here takes and returns arrays, buffers and
  * indices, and builds its vectors from the constant {@link #S}: compiled alone or inlined, it vectorises. The
  * buffer kernels pass through a scratch array of {@link #CHUNK} elements (L1-resident) so that e^x has one
  * vector loop ({@link #exp(float[], float[], int)}).
