@@ -124,16 +124,26 @@ final class Compare extends SettingsCommand {
           System.out.printf(java.util.Locale.ROOT, "== %s, seed %d%n", m.label(), seed);
           Path earlier = run.resolve(EARLIER_SECONDS);
           double before = Files.exists(earlier) ? Double.parseDouble(Files.readString(earlier).trim()) : 0;
-          int code = FinetuneRun.run(s.validate());
+          int runSeed = seed;
+          // a stop ends the comparison, to be continued by the same command; what it writes and says is done
+          // inside the run, before the stop hook lets the JVM exit
+          int code = FinetuneRun.run(s.validate(), () -> {
+            if (Files.isDirectory(run)) {
+              Files.writeString(earlier, Double.toString(before + (System.nanoTime() - start) / 1e9));
+            }
+            System.err.printf(java.util.Locale.ROOT, "nabla compare: %s, seed %d stopped; run the same command "
+                + "again to continue the comparison%n", m.label(), runSeed);
+          });
+          if (code == FinetuneRun.STOPPED) {
+            return code;
+          }
           String total = Double.toString(before + (System.nanoTime() - start) / 1e9);
-          if (code != 0) {
-            // the later runs are not started: a stop ends the comparison, to be continued by the same command
+          if (code != 0) { // the later runs are not started
             if (Files.isDirectory(run)) {
               Files.writeString(earlier, total);
             }
-            System.err.printf(java.util.Locale.ROOT, "nabla compare: %s, seed %d %s; run the same command again "
-                + "to continue the comparison%n", m.label(), seed, code == FinetuneRun.STOPPED ? "stopped"
-                : "ended with status " + code);
+            System.err.printf(java.util.Locale.ROOT, "nabla compare: %s, seed %d ended with status %d; run the "
+                + "same command again to continue the comparison%n", m.label(), seed, code);
             return code;
           }
           Files.writeString(run.resolve("seconds"), total);

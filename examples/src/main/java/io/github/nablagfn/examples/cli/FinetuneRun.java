@@ -79,6 +79,22 @@ final class FinetuneRun {
    * of interrupted writes are removed, and SIGTERM / Ctrl-C stop it cleanly ({@link StopOnSignal}).
    */
   static int run(RunSettings s) throws Exception {
+    return run(s, () -> { });
+  }
+
+  /** What a caller does when a signal stopped the run, before the JVM may exit. */
+  @FunctionalInterface
+  interface OnStop {
+    void stopped() throws IOException;
+  }
+
+  /**
+   * {@link #run(RunSettings)}, and when a signal stops the run, {@code onStop} runs after the run's files are
+   * in a clean state and before the stop hook lets the JVM exit: what a caller writes or prints there is not
+   * lost to the exit, which follows as soon as this method releases the hook (a caller's code after the return
+   * races it).
+   */
+  static int run(RunSettings s, OnStop onStop) throws Exception {
     AppRuntime.init();
     Path run = Path.of(s.runsDir).resolve(s.name);
     // closed in reverse order: the lock is released before the stop hook lets a stopping JVM exit
@@ -87,6 +103,9 @@ final class FinetuneRun {
       int code = runLocked(s, run, stop);
       if (stop.requested()) {
         removeTemporaryFiles(run);
+        onStop.stopped();
+        System.err.flush();
+        System.out.flush();
         return STOPPED;
       }
       return code;
