@@ -1,5 +1,6 @@
 package io.github.nablagfn.examples.cli;
 
+import io.github.nablagfn.core.io.AtomicFiles;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -129,7 +130,7 @@ final class Compare extends SettingsCommand {
           // inside the run, before the stop hook lets the JVM exit
           int code = FinetuneRun.run(s.validate(), () -> {
             if (Files.isDirectory(run)) {
-              Files.writeString(earlier, Double.toString(before + (System.nanoTime() - start) / 1e9));
+              writeSeconds(earlier, before + (System.nanoTime() - start) / 1e9);
             }
             System.err.printf(java.util.Locale.ROOT, "nabla compare: %s, seed %d stopped; run the same command "
                 + "again to continue the comparison%n", m.label(), runSeed);
@@ -137,16 +138,16 @@ final class Compare extends SettingsCommand {
           if (code == FinetuneRun.STOPPED) {
             return code;
           }
-          String total = Double.toString(before + (System.nanoTime() - start) / 1e9);
+          double total = before + (System.nanoTime() - start) / 1e9;
           if (code != 0) { // the later runs are not started
             if (Files.isDirectory(run)) {
-              Files.writeString(earlier, total);
+              writeSeconds(earlier, total);
             }
             System.err.printf(java.util.Locale.ROOT, "nabla compare: %s, seed %d ended with status %d; run the "
                 + "same command again to continue the comparison%n", m.label(), seed, code);
             return code;
           }
-          Files.writeString(run.resolve("seconds"), total);
+          writeSeconds(run.resolve("seconds"), total);
         }
         results.computeIfAbsent(m.label(), k -> new ArrayList<>()).add(FinetuneRun.readEvals(run.resolve("eval.jsonl")));
         double secs = Files.exists(run.resolve("seconds")) ? Double.parseDouble(Files.readString(run.resolve("seconds")))
@@ -158,13 +159,19 @@ final class Compare extends SettingsCommand {
     if (select) {
       Map<String, String> chosen = select(parsed, results);
       summary += sweepTable(parsed, results, chosen);
-      Files.writeString(root.resolve("selected.txt"), String.join(",", chosen.values()) + "\n", StandardCharsets.UTF_8);
+      AtomicFiles.write(root.resolve("selected.txt"),
+          (String.join(",", chosen.values()) + "\n").getBytes(StandardCharsets.UTF_8));
       System.out.println("selected: " + String.join(",", chosen.values()));
     }
-    Files.writeString(root.resolve("summary.md"), summary, StandardCharsets.UTF_8);
+    AtomicFiles.write(root.resolve("summary.md"), summary.getBytes(StandardCharsets.UTF_8));
     plots(root, results);
     System.out.println("summary in " + root.resolve("summary.md").toAbsolutePath());
     return 0;
+  }
+
+  /** A wall time in seconds, written atomically (a stop or crash mid-write leaves the old file or none). */
+  private static void writeSeconds(Path file, double seconds) throws java.io.IOException {
+    AtomicFiles.write(file, Double.toString(seconds).getBytes(StandardCharsets.UTF_8));
   }
 
   private static String meanStd(double[] v) {
