@@ -35,7 +35,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * Prints one JSON line per workload (median and min over the timed runs after warm-up) and the peak RSS.
  * Arguments: {@code [runs] [warmup]}. System properties: {@code bench.only} = a comma-separated list of
  * workloads (as the twin's {@code --only}); {@code bench.gcEvery=N} calls {@code System.gc()} after every
- * N-th timed call; {@code bench.profile=true} times every op of one more {@code nabla_step} iteration
+ * N-th timed call; {@code bench.profile=true} times every op of one more {@code unet_train_step} and
+ * {@code nabla_step} call
  * ({@link io.github.nablagfn.core.graph.OpProfile}) and prints the time per op group and the top ops;
  * {@code bench.helpers=false} switches ND4J's platform helpers (oneDNN) off, to measure what they bring.
  */
@@ -77,6 +78,9 @@ public final class UNetBench {
     if (only.contains("unet_train_step")) {
       Pretrainer p = new Pretrainer(unet.copy(), NoiseSchedule.ddpmDefault(), AdamW.lr(1e-4), 64, 0).labelDropout(0.1);
       report("unet_train_step", 64, time(() -> p.step(data), runs, Math.max(2, warmup / 2)));
+      if (Boolean.getBoolean("bench.profile")) {
+        profile("unet_train_step", () -> p.step(data));
+      }
     }
     INDArray labels8 = Nd4j.createFromArray(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L);
     if (only.contains("sample_50")) {
@@ -96,7 +100,7 @@ public final class UNetBench {
           .conditions((rng, b) -> labels8).batchSize(8).seed(3).build();
       report("nabla_step", 8, time(trainer::step, runs, Math.max(1, warmup / 2)));
       if (Boolean.getBoolean("bench.profile")) {
-        profile(trainer);
+        profile("nabla_step", trainer::step);
       }
     }
     long rss = peakRssMb();
@@ -123,22 +127,22 @@ public final class UNetBench {
     return g;
   }
 
-  /** One more iteration of the trainer with every op timed; prints op groups and the top ops. */
-  private static void profile(NablaTrainer trainer) {
+  /** One more call of a workload with every op timed; prints op groups and the top ops. */
+  private static void profile(String workload, Runnable call) {
     io.github.nablagfn.core.graph.OpProfile.start();
     long t0 = System.nanoTime();
-    trainer.step();
+    call.run();
     double wall = (System.nanoTime() - t0) / 1e6;
     var report = io.github.nablagfn.core.graph.OpProfile.stop();
     double ops = report.opNanos() / 1e6;
-    System.out.printf(java.util.Locale.ROOT, "{\"profile\": \"nabla_step\", \"wall_ms\": %.1f, "
-        + "\"graph_executions_ms\": %.1f, \"ops_ms\": %.1f}%n", wall, report.executionNanos() / 1e6, ops);
+    System.out.printf(java.util.Locale.ROOT, "{\"profile\": \"%s\", \"wall_ms\": %.1f, "
+        + "\"graph_executions_ms\": %.1f, \"ops_ms\": %.1f}%n", workload, wall, report.executionNanos() / 1e6, ops);
     report.grouped(GROUPS).forEach((group, nanos) -> System.out.printf(java.util.Locale.ROOT,
-        "{\"profile\": \"nabla_step\", \"group\": \"%s\", \"ms\": %.1f, \"share_of_ops\": %.3f}%n",
-        group, nanos / 1e6, nanos / 1e6 / ops));
+        "{\"profile\": \"%s\", \"group\": \"%s\", \"ms\": %.1f, \"share_of_ops\": %.3f}%n",
+        workload, group, nanos / 1e6, nanos / 1e6 / ops));
     report.byTime().stream().limit(15).forEach(t -> System.out.printf(java.util.Locale.ROOT,
-        "{\"profile\": \"nabla_step\", \"op\": \"%s\", \"calls\": %d, \"ms\": %.1f}%n", t.op(), t.calls(),
-        t.nanos() / 1e6));
+        "{\"profile\": \"%s\", \"op\": \"%s\", \"calls\": %d, \"ms\": %.1f}%n", workload, t.op(),
+        t.calls(), t.nanos() / 1e6));
   }
 
   private static double[] time(Runnable r, int runs, int warmup) {
