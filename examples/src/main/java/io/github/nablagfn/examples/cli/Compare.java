@@ -125,29 +125,19 @@ final class Compare extends SettingsCommand {
           System.out.printf(java.util.Locale.ROOT, "== %s, seed %d%n", m.label(), seed);
           Path earlier = run.resolve(EARLIER_SECONDS);
           double before = Files.exists(earlier) ? Double.parseDouble(Files.readString(earlier).trim()) : 0;
-          int runSeed = seed;
+          String which = m.label() + ", seed " + seed;
           // a stop ends the comparison, to be continued by the same command; what it writes and says is done
           // inside the run, before the stop hook lets the JVM exit
-          int code = FinetuneRun.run(s.validate(), () -> {
-            if (Files.isDirectory(run)) {
-              writeSeconds(earlier, before + (System.nanoTime() - start) / 1e9);
-            }
-            System.err.printf(java.util.Locale.ROOT, "nabla compare: %s, seed %d stopped; run the same command "
-                + "again to continue the comparison%n", m.label(), runSeed);
-          });
+          int code = FinetuneRun.run(s.validate(),
+              () -> endedEarly(run, before + (System.nanoTime() - start) / 1e9, which, "stopped"));
           if (code == FinetuneRun.STOPPED) {
             return code;
           }
-          double total = before + (System.nanoTime() - start) / 1e9;
           if (code != 0) { // the later runs are not started
-            if (Files.isDirectory(run)) {
-              writeSeconds(earlier, total);
-            }
-            System.err.printf(java.util.Locale.ROOT, "nabla compare: %s, seed %d ended with status %d; run the "
-                + "same command again to continue the comparison%n", m.label(), seed, code);
+            endedEarly(run, before + (System.nanoTime() - start) / 1e9, which, "ended with status " + code);
             return code;
           }
-          writeSeconds(run.resolve("seconds"), total);
+          writeSeconds(run.resolve("seconds"), before + (System.nanoTime() - start) / 1e9);
         }
         results.computeIfAbsent(m.label(), k -> new ArrayList<>()).add(FinetuneRun.readEvals(run.resolve("eval.jsonl")));
         double secs = Files.exists(run.resolve("seconds")) ? Double.parseDouble(Files.readString(run.resolve("seconds")))
@@ -167,6 +157,18 @@ final class Compare extends SettingsCommand {
     plots(root, results);
     System.out.println("summary in " + root.resolve("summary.md").toAbsolutePath());
     return 0;
+  }
+
+  /**
+   * A run that ended before its budget: keeps the wall time of its sittings so far (added to the sitting that
+   * finishes it) and says how the comparison continues.
+   */
+  private static void endedEarly(Path run, double seconds, String which, String how) throws java.io.IOException {
+    if (Files.isDirectory(run)) {
+      writeSeconds(run.resolve(EARLIER_SECONDS), seconds);
+    }
+    System.err.printf(java.util.Locale.ROOT, "nabla compare: %s %s; run the same command again to continue the "
+        + "comparison%n", which, how);
   }
 
   /** A wall time in seconds, written atomically (a stop or crash mid-write leaves the old file or none). */
