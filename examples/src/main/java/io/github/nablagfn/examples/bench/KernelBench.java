@@ -16,6 +16,7 @@ import java.util.Arrays;
 import java.util.Locale;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.api.ops.impl.transforms.gradient.SigmoidDerivative;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Sigmoid;
 import org.nd4j.linalg.factory.Nd4j;
@@ -26,23 +27,37 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code warmup}, in milliseconds, on {@code nabla.threads} threads. Sigmoid and its gradient run alone;
  * GroupNorm (32 groups, affine) + SiLU runs as a graph {@code loss = Σ out·w} through the plan executor,
  * forward only ({@code group_norm_silu}) and forward with the gradient of x ({@code group_norm_silu_fwd_bwd}),
- * built with the fused op ("java") or with ND4J's composition ("nd4j"). {@code scripts/bench-kernels.sh} runs it
- * beside PyTorch's kernels for the same sizes and threads. Arguments: {@code [runs] [warmup]}.
+ * built with the fused op ("java") or with ND4J's composition ("nd4j"). {@code deconv2d} (a frozen
+ * convolution's input gradient, as plans run it) runs ND4J's op and the Java kernel on the U-Net's 3×3
+ * convolutions; {@code conv2d_bp} (all three gradients, which has no Java kernel) ND4J's op alone, for the
+ * comparison with PyTorch's. {@code scripts/bench-kernels.sh} runs it beside PyTorch's kernels for the same
+ * sizes and threads. Arguments: {@code [runs] [warmup]};
+ * {@code -Dbench.only=op,...} runs only those ops (sigmoid, sigmoid_bp, conv2d_bp, deconv2d, group_norm_silu).
  */
 public final class KernelBench {
   private KernelBench() {}
 
   private static final long[][] SHAPES = {{8, 32, 32, 32}, {8, 64, 32, 32}, {8, 16, 16, 128}, {64, 32, 32, 32}};
+  /**
+   * The 3×3, stride-1 convolutions of the U-Net (B = 64 as in the training step, B = 8 as in a ∇-DB step's
+   * frozen networks): (B, H, W, Ci, Co), channels-last; the shape reported is that 5-tuple.
+   */
+  private static final int[][] CONVS = {{64, 32, 32, 1, 32}, {64, 32, 32, 32, 32}, {64, 32, 32, 96, 32},
+      {64, 32, 32, 32, 1}, {64, 16, 16, 64, 64}, {64, 16, 16, 128, 64}, {64, 8, 8, 64, 64}, {64, 8, 8, 128, 64},
+      {8, 32, 32, 32, 32}, {8, 32, 32, 96, 32}, {8, 16, 16, 64, 64}, {8, 8, 8, 64, 64}};
+  /** conv2d's integer arguments: 3×3, stride 1, padding 1, dilation 1, explicit padding, NHWC, (kH, kW, Ci, Co). */
+  private static final int[] CONV_ARGS = {3, 3, 1, 1, 1, 1, 1, 1, 0, 1, 0};
 
   public static void main(String[] args) {
     AppRuntime.init();
+    System.setProperty("nabla.javaDeconvMinPixels", "0"); // the kernel at every size, to compare it with ND4J's
     int runs = args.length > 0 ? Integer.parseInt(args[0]) : 200;
     int warmup = args.length > 1 ? Integer.parseInt(args[1]) : 20;
     if (!FastKernels.enabled()) {
       throw new IllegalStateException("Java kernels are off: start the JVM with --add-modules jdk.incubator.vector "
           + "on Java 17-19 and without -D" + FastKernels.PROPERTY + "=false");
     }
-    for (long[] shape : SHAPES) {
+    for (long[] shape : wanted("sigmoid") || wanted("sigmoid_bp") ? SHAPES : new long[0][]) {
       Nd4j.getRandom().setSeed(1);
       INDArray x = Nd4j.randn(DataType.FLOAT, shape).muli(3);
       INDArray g = Nd4j.randn(DataType.FLOAT, shape);
@@ -54,7 +69,30 @@ public final class KernelBench {
       report("sigmoid_bp", shape, "java", time(runs, warmup,
           () -> FastKernels.run("sigmoid_bp", new INDArray[] {x, g}, new INDArray[] {out})));
     }
-    for (long[] shape : new long[][] {{8, 32, 32, 32}, {8, 64, 32, 32}, {64, 32, 32, 32}}) {
+    for (int[] conv : wanted("conv2d_bp") || wanted("deconv2d") ? CONVS : new int[0][]) {
+      long[] xs = {conv[0], conv[1], conv[2], conv[3]};
+      Nd4j.getRandom().setSeed(3);
+      INDArray[] in = {Nd4j.randn(DataType.FLOAT, xs), Nd4j.randn(DataType.FLOAT, 3, 3, conv[3], conv[4]),
+          Nd4j.randn(DataType.FLOAT, conv[4]), Nd4j.randn(DataType.FLOAT, conv[0], conv[1], conv[2], conv[4])};
+      INDArray[] out = {in[0].ulike(), in[1].ulike(), in[2].ulike()};
+      long[] shape = {conv[0], conv[1], conv[2], conv[3], conv[4]};
+      DynamicCustomOp op = DynamicCustomOp.builder("conv2d_bp").addInputs(in).addOutputs(out)
+          .addIntegerArguments(CONV_ARGS).build();
+      long[] iArgs = Arrays.stream(CONV_ARGS).asLongStream().toArray();
+      if (wanted("conv2d_bp")) {
+        report("conv2d_bp", shape, "nd4j", time(runs, warmup, () -> Nd4j.exec(op)));
+      }
+      if (wanted("deconv2d")) {
+        INDArray[] t = {in[3], in[1]};
+        DynamicCustomOp deconv = DynamicCustomOp.builder("deconv2d").addInputs(t).addOutputs(out[0])
+            .addIntegerArguments(CONV_ARGS).build();
+        report("deconv2d", shape, "nd4j", time(runs, warmup, () -> Nd4j.exec(deconv)));
+        report("deconv2d", shape, "java", time(runs, warmup,
+            () -> FastKernels.run("deconv2d", t, new INDArray[] {out[0]}, iArgs)));
+      }
+    }
+    for (long[] shape : wanted("group_norm_silu") ? new long[][] {{8, 32, 32, 32}, {8, 64, 32, 32}, {64, 32, 32, 32}}
+        : new long[0][]) {
       Nd4j.getRandom().setSeed(2);
       Map<String, INDArray> ph = Map.of("x", Nd4j.randn(DataType.FLOAT, shape));
       for (boolean fused : new boolean[] {false, true}) {
@@ -90,6 +128,11 @@ public final class KernelBench {
         System.setProperty(FastKernels.PROPERTY, before);
       }
     }
+  }
+
+  private static boolean wanted(String op) {
+    String only = System.getProperty("bench.only");
+    return only == null || only.isBlank() || Arrays.asList(only.split(",")).contains(op);
   }
 
   private static double[] time(int runs, int warmup, Runnable body) {

@@ -8,15 +8,16 @@ import java.util.ArrayList;
 import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.shape.Shape;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Java kernels (the incubating Vector API) that {@link GraphPlan} runs in place of ND4J ops it executes
  * slowly: {@code sigmoid} and {@code sigmoid_bp} (SiLU's two halves in the U-Net), 4–5× faster than ND4J
- * 1.0.0-M2.1's on the U-Net's sizes (docs/performance.md). They read and write the arrays' native buffers in
- * place (no copies) and split the elements over {@code nabla.threads} threads.
+ * 1.0.0-M2.1's on the U-Net's sizes (docs/performance.md); they read and write the arrays' native buffers in
+ * place (no copies) and split the elements over {@code nabla.threads} threads. A stride-1 {@code deconv2d} (the
+ * input gradient of a frozen convolution) runs as ND4J's forward {@code conv2d} with the flipped kernel
+ * ({@link TransposedConv}), faster on ND4J at the U-Net's larger sizes.
  *
  * <p>The fast path needs the module {@code jdk.incubator.vector} ({@code --add-modules jdk.incubator.vector},
  * as {@code bin/nabla} and the tests' JVMs start) on Java 17 to 19, whose Vector API reads direct byte
@@ -67,8 +68,15 @@ public final class FastKernels {
     return enabled() && GraphRuns.plansOn();
   }
 
-  /** The kernel for a graph op, or null when it has none (or kernels are off). */
+  /**
+   * The kernel for a graph op, or null when it has none (or kernels are off). The {@code deconv2d} kernel needs no
+   * Vector API: it runs wherever {@code nabla.fusedKernels} and {@code nabla.javaDeconv} are not false.
+   */
   static JavaKernel forOp(String opName) {
+    if ("deconv2d".equals(opName)) {
+      return Boolean.parseBoolean(System.getProperty(PROPERTY, "true"))
+          && Boolean.parseBoolean(System.getProperty(DECONV_PROPERTY, "true")) ? JavaKernel.DECONV2D : null;
+    }
     if (!enabled()) {
       return null;
     }
@@ -79,6 +87,9 @@ public final class FastKernels {
     };
   }
 
+  /** System property: {@code false} runs ND4J's {@code deconv2d} even where the Java kernel takes the call. */
+  public static final String DECONV_PROPERTY = "nabla.javaDeconv";
+
   /**
    * Runs the Java kernel of the ND4J op {@code opName} on {@code in} into {@code out} (for benchmarks and
    * checks: plans choose kernels themselves).
@@ -87,22 +98,50 @@ public final class FastKernels {
    *     float32 of one length
    */
   public static void run(String opName, INDArray[] in, INDArray[] out) {
+    run(opName, in, out, null);
+  }
+
+  /**
+   * Runs the Java kernel of the ND4J op {@code opName}, whose integer arguments are {@code iArgs} (as the op's
+   * {@code iArgs()}), on {@code in} into {@code out}.
+   *
+   * @throws IllegalArgumentException if the op has no kernel, kernels are off, or the kernel does not take these
+   *     arrays and arguments
+   */
+  public static void run(String opName, INDArray[] in, INDArray[] out, long[] iArgs) {
     JavaKernel k = forOp(opName);
     if (k == null) {
       throw new IllegalArgumentException("no Java kernel for op '" + opName + "' (kernels "
-          + (enabled() ? "on; ops with kernels: sigmoid, sigmoid_bp)" : "off)"));
+          + (enabled() ? "on; ops with kernels: sigmoid, sigmoid_bp, deconv2d)" : "off)"));
     }
-    if (!k.accepts(in, out)) {
-      throw new IllegalArgumentException("op '" + opName + "': the kernel takes dense float32 arrays in C order of "
-          + "one length");
+    if (!k.accepts(in, out, iArgs)) {
+      throw new IllegalArgumentException("op '" + opName + "': the kernel takes dense float32 arrays in C order"
+          + (k == JavaKernel.DECONV2D ? " of a stride-1, undilated, channels-last deconv2d without bias, weights "
+              + "(kH, kW, oC, iC), at least -D" + TransposedConv.MIN_PIXELS_PROPERTY + " (default "
+              + TransposedConv.MIN_PIXELS + ") output pixels" : " of one length"));
     }
-    k.run(in, out);
+    k.run(in, out, iArgs);
   }
 
-  /** A dense float32 array in C order (the kernels' only layout). */
+  /**
+   * A dense float32 array in C order (the kernels' only layout): every axis longer than 1 has the stride of the
+   * product of the sizes after it (ND4J's {@code Shape.hasDefaultStridesForShape} also demands a particular
+   * stride of axes of size 1, which no element read depends on, and rejects arrays such as a (1, 1, 4, 33) randn).
+   */
   static boolean dense(INDArray a) {
-    return a != null && a.dataType() == DataType.FLOAT && !a.isEmpty() && a.ordering() == 'c'
-        && Shape.hasDefaultStridesForShape(a);
+    if (a == null || a.dataType() != DataType.FLOAT || a.isEmpty() || a.ordering() != 'c') {
+      return false;
+    }
+    long[] shape = a.shape();
+    long[] stride = a.stride();
+    long expected = 1;
+    for (int i = shape.length - 1; i >= 0; i--) {
+      if (shape[i] != 1 && stride[i] != expected) {
+        return false;
+      }
+      expected *= shape[i];
+    }
+    return true;
   }
 
   /** The array's elements as a native-order byte buffer starting at its first element. */

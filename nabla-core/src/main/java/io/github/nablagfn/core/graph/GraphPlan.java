@@ -111,9 +111,7 @@ final class GraphPlan {
     for (PlanStep s : steps) {
       PlanRewrites.substituteInputOnlyConvBackprop(s, read);
       s.liveIn = s.valueIn();
-      if (s.substitute == null) {
-        s.kernel = FastKernels.forOp(s.df.opName());
-      }
+      s.kernel(FastKernels.forOp(s.opName()));
     }
     opOutput = new boolean[slot.size()];
     for (PlanStep s : steps) {

@@ -11,7 +11,7 @@ enum JavaKernel {
   /** sigmoid(x) = 1/(1 + e^−x); inputs (x), outputs (y). */
   SIGMOID {
     @Override
-    void run(INDArray[] in, INDArray[] out) {
+    void run(INDArray[] in, INDArray[] out, long[] iArgs) {
       var x = FastKernels.bytes(in[0]);
       var y = FastKernels.bytes(out[0]);
       FastKernels.parallel((int) in[0].length(), threads(), (from, to) -> VectorKernels.sigmoid(x, y, from, to));
@@ -20,7 +20,7 @@ enum JavaKernel {
   /** sigmoid_bp: inputs (x, dL/dy), outputs dL/dx = dL/dy · s(1 − s) with s = sigmoid(x). */
   SIGMOID_BACKWARD {
     @Override
-    void run(INDArray[] in, INDArray[] out) {
+    void run(INDArray[] in, INDArray[] out, long[] iArgs) {
       var x = FastKernels.bytes(in[0]);
       var g = FastKernels.bytes(in[1]);
       var dx = FastKernels.bytes(out[0]);
@@ -29,16 +29,35 @@ enum JavaKernel {
     }
 
     @Override
-    boolean accepts(INDArray[] in, INDArray[] out) {
-      return super.accepts(in, out) && in.length == 2 && in[1].length() == in[0].length();
+    boolean accepts(INDArray[] in, INDArray[] out, long[] iArgs) {
+      return super.accepts(in, out, iArgs) && in.length == 2 && in[1].length() == in[0].length();
+    }
+  },
+  /**
+   * deconv2d of stride 1 without bias, channels-last, weights (kH, kW, oC, iC): inputs (y, w), output x; as
+   * {@link PlanRewrites} substitutes it for a {@code conv2d_bp} whose weight gradient nobody reads. Runs ND4J's
+   * forward {@code conv2d} with the flipped kernel ({@link TransposedConv}).
+   */
+  DECONV2D {
+    @Override
+    void run(INDArray[] in, INDArray[] out, long[] iArgs) {
+      TransposedConv.run(in, out, iArgs);
+    }
+
+    @Override
+    boolean accepts(INDArray[] in, INDArray[] out, long[] iArgs) {
+      return TransposedConv.accepts(in, out, iArgs);
     }
   };
 
-  /** Computes the op's outputs from its inputs. */
-  abstract void run(INDArray[] in, INDArray[] out);
+  /** Computes the op's outputs from its inputs and its integer arguments. */
+  abstract void run(INDArray[] in, INDArray[] out, long[] iArgs);
 
-  /** Whether the kernel can run on these arrays (every one dense float32 of the first input's length). */
-  boolean accepts(INDArray[] in, INDArray[] out) {
+  /**
+   * Whether the kernel can run on these arrays and integer arguments (by default: every array dense float32 of
+   * the first input's length).
+   */
+  boolean accepts(INDArray[] in, INDArray[] out, long[] iArgs) {
     if (in.length == 0 || out.length != 1 || in[0].length() > Integer.MAX_VALUE / 4) {
       return false;
     }

@@ -36,6 +36,8 @@ final class PlanStep {
   boolean argsSet;
   /** A Java kernel computing the op ({@link FastKernels}), or null: run when it accepts the run's arrays. */
   JavaKernel kernel;
+  /** The integer arguments of the op {@link #kernel} replaces (null for ops that have none). */
+  private long[] kernelArgs;
   /** The inputs of the current run, kept for {@link #kernel} and {@link #javaOp}. */
   private INDArray[] kernelIn;
   /** The op itself when only Java runs it ({@link JavaOp}), else null. */
@@ -64,6 +66,13 @@ final class PlanStep {
   int[] valueIn() {
     int shapeOnly = substitute != null ? 0 : PlanRewrites.shapeOnlyInputs(df.opName(), in.length, out.length);
     return Arrays.stream(in, shapeOnly, in.length).distinct().toArray();
+  }
+
+  /** Runs {@code k} in place of the op when it accepts the run's arrays. */
+  void kernel(JavaKernel k) {
+    this.kernel = k;
+    DynamicCustomOp c = substitute != null ? substitute : df instanceof DynamicCustomOp d ? d : null;
+    this.kernelArgs = k != null && c != null ? c.iArgs() : null;
   }
 
   String opName() {
@@ -131,8 +140,8 @@ final class PlanStep {
       oc.purge();
       return;
     }
-    if (kernelIn != null && kernel.accepts(kernelIn, outs)) {
-      kernel.run(kernelIn, outs);
+    if (kernelIn != null && kernel.accepts(kernelIn, outs, kernelArgs)) {
+      kernel.run(kernelIn, outs, kernelArgs);
       kernelIn = null;
       if (profile != null) {
         profile.op(opName() + " (java)", System.nanoTime() - t0);

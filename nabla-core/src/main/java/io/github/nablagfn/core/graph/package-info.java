@@ -12,7 +12,9 @@
  * keeps them). With the Vector API available ({@code --add-modules jdk.incubator.vector}, Java 17–19), a plan
  * runs Java kernels ({@code FastKernels}) for {@code sigmoid} and {@code sigmoid_bp}, and building blocks emit
  * {@code FusedGroupNorm} (GroupNorm + affine + SiLU and its gradient as single ops); the kernels use only
- * exactly rounded arithmetic, so they give the same bits in every JIT state and on any thread count
- * ({@code -Dnabla.fusedKernels=false} runs ND4J's ops instead).
+ * exactly rounded arithmetic, so they give the same bits in every JIT state and on any thread count. With or
+ * without it, those deconv2d run as a forward {@code conv2d} with the flipped kernel, faster in ND4J at the
+ * U-Net's larger sizes ({@code -Dnabla.javaDeconv=false} keeps ND4J's deconv2d; {@code -Dnabla.fusedKernels=false}
+ * runs ND4J's ops everywhere).
  */
 package io.github.nablagfn.core.graph;

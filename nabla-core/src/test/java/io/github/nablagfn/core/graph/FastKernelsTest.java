@@ -57,8 +57,8 @@ class FastKernelsTest {
     INDArray x = inputs(n, n);
     INDArray expected = Nd4j.exec(new Sigmoid(x, x.ulike()));
     INDArray actual = x.ulike();
-    assertThat(JavaKernel.SIGMOID.accepts(new INDArray[] {x}, new INDArray[] {actual})).isTrue();
-    JavaKernel.SIGMOID.run(new INDArray[] {x}, new INDArray[] {actual});
+    assertThat(JavaKernel.SIGMOID.accepts(new INDArray[] {x}, new INDArray[] {actual}, null)).isTrue();
+    JavaKernel.SIGMOID.run(new INDArray[] {x}, new INDArray[] {actual}, null);
     Measured.assertDiff("FastKernelsTest.sigmoid", actual.sub(expected).amaxNumber().doubleValue(), SIGMOID_BOUND);
   }
 
@@ -70,7 +70,7 @@ class FastKernelsTest {
     INDArray g = Nd4j.randn(DataType.FLOAT, n).muli(3);
     INDArray expected = Nd4j.exec(new SigmoidDerivative(x, g, x.ulike()))[0];
     INDArray actual = x.ulike();
-    JavaKernel.SIGMOID_BACKWARD.run(new INDArray[] {x, g}, new INDArray[] {actual});
+    JavaKernel.SIGMOID_BACKWARD.run(new INDArray[] {x, g}, new INDArray[] {actual}, null);
     double bound = GRADIENT_BOUND * g.amaxNumber().doubleValue();
     Measured.assertDiff("FastKernelsTest.sigmoidBackward", actual.sub(expected).amaxNumber().doubleValue(), bound);
     assertThat(expected.amaxNumber().doubleValue()).as("a gradient that is not zero").isGreaterThan(0.1);
@@ -84,8 +84,8 @@ class FastKernelsTest {
     INDArray outBig = Nd4j.zeros(DataType.FLOAT, 10, 4096);
     INDArray out = outBig.get(NDArrayIndex.interval(3, 7), NDArrayIndex.all());
     assertThat(x.offset()).isPositive();
-    assertThat(JavaKernel.SIGMOID.accepts(new INDArray[] {x}, new INDArray[] {out})).isTrue();
-    JavaKernel.SIGMOID.run(new INDArray[] {x}, new INDArray[] {out});
+    assertThat(JavaKernel.SIGMOID.accepts(new INDArray[] {x}, new INDArray[] {out}, null)).isTrue();
+    JavaKernel.SIGMOID.run(new INDArray[] {x}, new INDArray[] {out}, null);
     INDArray expected = Nd4j.exec(new Sigmoid(x.dup(), x.dup().ulike()));
     Measured.assertDiff("FastKernelsTest.view", out.sub(expected).amaxNumber().doubleValue(), SIGMOID_BOUND);
     assertThat(outBig.get(NDArrayIndex.interval(0, 3), NDArrayIndex.all()).amaxNumber().doubleValue()).isZero();
@@ -96,14 +96,14 @@ class FastKernelsTest {
   @Test
   void onlyDenseFloat32ArraysInCOrderAreAccepted() {
     INDArray f = Nd4j.rand(DataType.FLOAT, 4, 5);
-    assertThat(JavaKernel.SIGMOID.accepts(new INDArray[] {f}, new INDArray[] {f.ulike()})).isTrue();
-    assertThat(JavaKernel.SIGMOID.accepts(new INDArray[] {f.castTo(DataType.DOUBLE)}, new INDArray[] {f.ulike()}))
+    assertThat(JavaKernel.SIGMOID.accepts(new INDArray[] {f}, new INDArray[] {f.ulike()}, null)).isTrue();
+    assertThat(JavaKernel.SIGMOID.accepts(new INDArray[] {f.castTo(DataType.DOUBLE)}, new INDArray[] {f.ulike()}, null))
         .isFalse();
-    assertThat(JavaKernel.SIGMOID.accepts(new INDArray[] {f.transpose()}, new INDArray[] {f.transpose().ulike()}))
+    assertThat(JavaKernel.SIGMOID.accepts(new INDArray[] {f.transpose()}, new INDArray[] {f.transpose().ulike()}, null))
         .isFalse();
-    assertThat(JavaKernel.SIGMOID.accepts(new INDArray[] {f.dup('f')}, new INDArray[] {f.ulike()})).isFalse();
+    assertThat(JavaKernel.SIGMOID.accepts(new INDArray[] {f.dup('f')}, new INDArray[] {f.ulike()}, null)).isFalse();
     assertThat(JavaKernel.SIGMOID.accepts(new INDArray[] {f.get(NDArrayIndex.all(), NDArrayIndex.interval(0, 2))},
-        new INDArray[] {Nd4j.zeros(DataType.FLOAT, 4, 2)})).isFalse();
+        new INDArray[] {Nd4j.zeros(DataType.FLOAT, 4, 2)}, null)).isFalse();
   }
 
   /** The same SiLU network each call (a fresh graph, so each call plans anew). */
