@@ -29,8 +29,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * forward only ({@code group_norm_silu}) and forward with the gradient of x ({@code group_norm_silu_fwd_bwd}),
  * built with the fused op ("java") or with ND4J's composition ("nd4j"). {@code deconv2d} (a frozen
  * convolution's input gradient, as plans run it) runs ND4J's op and the Java kernel on the U-Net's 3×3
- * convolutions; {@code conv2d_bp} (all three gradients, which has no Java kernel) ND4J's op alone, for the
- * comparison with PyTorch's. {@code scripts/bench-kernels.sh} runs it beside PyTorch's kernels for the same
+ * convolutions; {@code conv2d_bp} (all three gradients) ND4J's op, and the Java kernel where it takes the call
+ * (at most 4 output channels). {@code scripts/bench-kernels.sh} runs it beside PyTorch's kernels for the same
  * sizes and threads. Arguments: {@code [runs] [warmup]};
  * {@code -Dbench.only=op,...} runs only those ops (sigmoid, sigmoid_bp, conv2d_bp, deconv2d, group_norm_silu).
  */
@@ -44,7 +44,7 @@ public final class KernelBench {
    */
   private static final int[][] CONVS = {{64, 32, 32, 1, 32}, {64, 32, 32, 32, 32}, {64, 32, 32, 96, 32},
       {64, 32, 32, 32, 1}, {64, 16, 16, 64, 64}, {64, 16, 16, 128, 64}, {64, 8, 8, 64, 64}, {64, 8, 8, 128, 64},
-      {8, 32, 32, 32, 32}, {8, 32, 32, 96, 32}, {8, 16, 16, 64, 64}, {8, 8, 8, 64, 64}};
+      {8, 32, 32, 32, 32}, {8, 32, 32, 96, 32}, {8, 16, 16, 64, 64}, {8, 8, 8, 64, 64}, {8, 32, 32, 32, 1}};
   /** conv2d's integer arguments: 3×3, stride 1, padding 1, dilation 1, explicit padding, NHWC, (kH, kW, Ci, Co). */
   private static final int[] CONV_ARGS = {3, 3, 1, 1, 1, 1, 1, 1, 0, 1, 0};
 
@@ -81,6 +81,9 @@ public final class KernelBench {
       long[] iArgs = Arrays.stream(CONV_ARGS).asLongStream().toArray();
       if (wanted("conv2d_bp")) {
         report("conv2d_bp", shape, "nd4j", time(runs, warmup, () -> Nd4j.exec(op)));
+        if (FastKernels.takes("conv2d_bp", in, out, iArgs)) {
+          report("conv2d_bp", shape, "java", time(runs, warmup, () -> FastKernels.run("conv2d_bp", in, out, iArgs)));
+        }
       }
       if (wanted("deconv2d")) {
         INDArray[] t = {in[3], in[1]};

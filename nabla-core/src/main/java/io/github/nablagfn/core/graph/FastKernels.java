@@ -17,7 +17,9 @@ import org.slf4j.LoggerFactory;
  * 1.0.0-M2.1's on the U-Net's sizes (docs/performance.md); they read and write the arrays' native buffers in
  * place (no copies) and split the elements over {@code nabla.threads} threads. A stride-1 {@code deconv2d} (the
  * input gradient of a frozen convolution) runs as ND4J's forward {@code conv2d} with the flipped kernel
- * ({@link TransposedConv}), faster on ND4J at the U-Net's larger sizes.
+ * ({@link TransposedConv}), faster on ND4J at the U-Net's larger sizes; {@code conv2d_bp} of a convolution with at
+ * most 4 output channels (a U-Net's output layer) runs the same for its input gradient and Java loops for its
+ * weight and bias gradients ({@link NarrowConvBackward}).
  *
  * <p>The fast path needs the module {@code jdk.incubator.vector} ({@code --add-modules jdk.incubator.vector},
  * as {@code bin/nabla} and the tests' JVMs start) on Java 17 to 19, whose Vector API reads direct byte
@@ -83,6 +85,7 @@ public final class FastKernels {
     return switch (opName) {
       case "sigmoid" -> JavaKernel.SIGMOID;
       case "sigmoid_bp" -> JavaKernel.SIGMOID_BACKWARD;
+      case "conv2d_bp" -> JavaKernel.NARROW_CONV2D_BACKWARD;
       default -> null;
     };
   }
@@ -101,6 +104,12 @@ public final class FastKernels {
     run(opName, in, out, null);
   }
 
+  /** Whether a Java kernel of the ND4J op {@code opName} takes these arrays and integer arguments. */
+  public static boolean takes(String opName, INDArray[] in, INDArray[] out, long[] iArgs) {
+    JavaKernel k = forOp(opName);
+    return k != null && k.accepts(in, out, iArgs);
+  }
+
   /**
    * Runs the Java kernel of the ND4J op {@code opName}, whose integer arguments are {@code iArgs} (as the op's
    * {@code iArgs()}), on {@code in} into {@code out}.
@@ -112,11 +121,13 @@ public final class FastKernels {
     JavaKernel k = forOp(opName);
     if (k == null) {
       throw new IllegalArgumentException("no Java kernel for op '" + opName + "' (kernels "
-          + (enabled() ? "on; ops with kernels: sigmoid, sigmoid_bp, deconv2d)" : "off)"));
+          + (enabled() ? "on; ops with kernels: sigmoid, sigmoid_bp, deconv2d, conv2d_bp)" : "off)"));
     }
     if (!k.accepts(in, out, iArgs)) {
       throw new IllegalArgumentException("op '" + opName + "': the kernel takes dense float32 arrays in C order"
-          + (k == JavaKernel.DECONV2D ? " of a stride-1, undilated, channels-last deconv2d without bias, weights "
+          + (k == JavaKernel.NARROW_CONV2D_BACKWARD ? " of a stride-1, undilated, channels-last convolution with "
+              + "weights (kH, kW, Ci, Co), Co <= " + NarrowConvBackward.MAX_OUTPUT_CHANNELS
+              : k == JavaKernel.DECONV2D ? " of a stride-1, undilated, channels-last deconv2d without bias, weights "
               + "(kH, kW, oC, iC), at least -D" + TransposedConv.MIN_PIXELS_PROPERTY + " (default "
               + TransposedConv.MIN_PIXELS + ") output pixels" : " of one length"));
     }

@@ -48,6 +48,21 @@ enum JavaKernel {
     boolean accepts(INDArray[] in, INDArray[] out, long[] iArgs) {
       return TransposedConv.accepts(in, out, iArgs);
     }
+  },
+  /**
+   * conv2d_bp of a stride-1 channels-last convolution with at most 4 output channels: inputs (x, w[, b], dL/dy),
+   * outputs (dL/dx, dL/dw[, dL/db]) ({@link NarrowConvBackward}).
+   */
+  NARROW_CONV2D_BACKWARD {
+    @Override
+    void run(INDArray[] in, INDArray[] out, long[] iArgs) {
+      NarrowConvBackward.run(in, out, iArgs, threads());
+    }
+
+    @Override
+    boolean accepts(INDArray[] in, INDArray[] out, long[] iArgs) {
+      return NarrowConvBackward.accepts(in, out, iArgs);
+    }
   };
 
   /** Computes the op's outputs from its inputs and its integer arguments. */

@@ -52,12 +52,17 @@ final class TransposedConv {
         return false;
       }
     }
-    if (a[2] != 1 || a[3] != 1 || a[6] != 1 || a[7] != 1 || a[FORMAT] != 1
-        || (a.length > WEIGHT_FORMAT && a[WEIGHT_FORMAT] != 0)) {
+    if (!supportedArguments(a)) {
       return false;
     }
     Geometry g = geometry(out[0], in[1], in[0], a);
     return g != null && (long) g.batch() * g.h() * g.w() >= Integer.getInteger(MIN_PIXELS_PROPERTY, MIN_PIXELS);
+  }
+
+  /** Stride 1, dilation 1, channels-last, weights (kH, kW, Ci, Co): conv2d's integer arguments the kernels take. */
+  static boolean supportedArguments(long[] a) {
+    return a != null && a.length >= 10 && a[2] == 1 && a[3] == 1 && a[6] == 1 && a[7] == 1 && a[FORMAT] == 1
+        && (a.length <= WEIGHT_FORMAT || a[WEIGHT_FORMAT] == 0);
   }
 
   /**
@@ -105,8 +110,13 @@ final class TransposedConv {
     if (g == null) {
       throw new IllegalArgumentException("deconv2d: shapes or arguments the Java kernel does not take");
     }
-    INDArray flipped = flippedWeights(in[1], g);
-    Nd4j.exec(DynamicCustomOp.builder("conv2d").addInputs(in[0], flipped).addOutputs(out[0])
+    inputGradient(in[0], in[1], g, out[0]);
+  }
+
+  /** dx = the input gradient of the convolution g with weights w for the output gradient dy. */
+  static void inputGradient(INDArray dy, INDArray w, Geometry g, INDArray dx) {
+    INDArray flipped = flippedWeights(w, g);
+    Nd4j.exec(DynamicCustomOp.builder("conv2d").addInputs(dy, flipped).addOutputs(dx)
         .addIntegerArguments(g.kh(), g.kw(), 1, 1, g.kh() - 1 - g.ph(), g.kw() - 1 - g.pw(), 1, 1, 0, 1, 0).build());
     Reference.reachabilityFence(flipped);
   }

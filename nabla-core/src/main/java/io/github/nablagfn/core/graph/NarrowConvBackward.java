@@ -1,0 +1,163 @@
+package io.github.nablagfn.core.graph;
+
+import java.lang.ref.Reference;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * {@link JavaKernel#NARROW_CONV2D_BACKWARD}: {@code conv2d_bp} of a stride-1, undilated, channels-last convolution
+ * with at most {@link #MAX_OUTPUT_CHANNELS} output channels (a U-Net's output layer), where ND4J 1.0.0-M2.1's op
+ * takes 5–6× PyTorch's time (docs/performance.md). Inputs (x, w[, b], dy), outputs (dx, dw[, db]):
+ *
+ * <pre>
+ *   dx                 = deconv2d(dy, w), as {@link TransposedConv} runs it (ND4J's conv2d with the flipped kernel)
+ *   dW[kh, kw, ci, co] = Σ_{b, oh, ow} x[b, oh + kh − pH, ow + kw − pW, ci] · dy[b, oh, ow, co]   (x outside is 0)
+ *   db[co]             = Σ_{b, oh, ow} dy[b, oh, ow, co]
+ * </pre>
+ *
+ * <p>The weight gradient is vectorised over the input channels (a pixel's channels are contiguous), one
+ * accumulator per vector of channels and output channel, with fused multiply-adds over the pixels in
+ * (b, oh, ow) order; threads split the taps. Each element of dW and db is summed by one thread in pixel order and
+ * in its own lane, so the bits do not depend on the thread count, the vector width or the JIT state (a fused
+ * multiply-add is exactly rounded in compiled and in interpreted code, {@link VectorKernels}).
+ */
+final class NarrowConvBackward {
+  private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+  private static final int L = S.length();
+  private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+  /** The most output channels the kernel takes: beyond, ND4J's conv2d_bp is as fast as PyTorch's. */
+  static final int MAX_OUTPUT_CHANNELS = 4;
+
+  private NarrowConvBackward() {}
+
+  /**
+   * Whether the kernel takes the call: inputs (x, w[, b], dy) and outputs (dx, dw[, db]), all dense float32 of
+   * consistent shapes; the conditions of {@link TransposedConv#geometry} (stride 1, dilation 1, channels-last,
+   * weights (kH, kW, Ci, Co), padding at most kernel − 1); Co ≤ {@link #MAX_OUTPUT_CHANNELS}.
+   */
+  static boolean accepts(INDArray[] in, INDArray[] out, long[] a) {
+    if ((in.length != 3 && in.length != 4) || out.length != in.length - 1 || a == null || a.length < 10) {
+      return false;
+    }
+    for (INDArray arr : in) {
+      if (!FastKernels.dense(arr) || arr.length() > Integer.MAX_VALUE / 4) {
+        return false;
+      }
+    }
+    for (INDArray arr : out) {
+      if (!FastKernels.dense(arr)) {
+        return false;
+      }
+    }
+    if (!TransposedConv.supportedArguments(a)) {
+      return false;
+    }
+    TransposedConv.Geometry g = TransposedConv.geometry(in[0], in[1], in[in.length - 1], a);
+    return g != null && g.co() <= MAX_OUTPUT_CHANNELS && out[0].equalShapes(in[0]) && out[1].equalShapes(in[1])
+        && (in.length == 3 || (in[2].length() == g.co() && out[2].length() == g.co()));
+  }
+
+  static void run(INDArray[] in, INDArray[] out, long[] a, int threads) {
+    INDArray dyArr = in[in.length - 1];
+    TransposedConv.Geometry g = TransposedConv.geometry(in[0], in[1], dyArr, a);
+    if (g == null) {
+      throw new IllegalArgumentException("conv2d_bp: shapes or arguments the Java kernel does not take");
+    }
+    TransposedConv.inputGradient(dyArr, in[1], g, out[0]);
+    ByteBuffer x = FastKernels.bytes(in[0]);
+    ByteBuffer dy = FastKernels.bytes(dyArr);
+    ByteBuffer dw = FastKernels.bytes(out[1]);
+    int taps = g.kh() * g.kw();
+    long work = (long) g.batch() * g.ho() * g.wo() * g.ci() * g.co() * taps;
+    FastKernels.parallel(taps, threads, (from, to) -> weightGradient(x, dy, dw, g, from, to),
+        work < (1 << 20) ? Integer.MAX_VALUE : 2, 1);
+    if (in.length == 4) {
+      biasGradient(dy, FastKernels.bytes(out[2]), g);
+    }
+    Reference.reachabilityFence(in);
+    Reference.reachabilityFence(out);
+  }
+
+  /** dW for taps [from, to) (tap = kh·kW + kw). */
+  private static void weightGradient(ByteBuffer x, ByteBuffer dy, ByteBuffer dw, TransposedConv.Geometry g, int from,
+      int to) {
+    int ci = g.ci();
+    int co = g.co();
+    float[] acc = new float[co * ci]; // [co][ci]
+    for (int tap = from; tap < to; tap++) {
+      int kh = tap / g.kw();
+      int kw = tap % g.kw();
+      Arrays.fill(acc, 0f);
+      int owFrom = Math.max(0, g.pw() - kw);
+      int owTo = Math.min(g.wo(), g.w() + g.pw() - kw);
+      for (int b = 0; b < g.batch(); b++) {
+        for (int oh = 0; oh < g.ho(); oh++) {
+          int ih = oh + kh - g.ph();
+          if (ih < 0 || ih >= g.h() || owFrom >= owTo) {
+            continue;
+          }
+          int xRow = ((b * g.h() + ih) * g.w() + kw - g.pw()) * ci; // x at output column ow: xRow + ow·Ci
+          int dyRow = (b * g.ho() + oh) * g.wo() * co;
+          for (int o = 0; o < co; o++) {
+            accumulateRow(x, dy, acc, o * ci, xRow, dyRow + o, ci, co, owFrom, owTo);
+          }
+        }
+      }
+      for (int c = 0; c < ci; c++) {
+        for (int o = 0; o < co; o++) {
+          dw.putFloat(((tap * ci + c) * co + o) * 4, acc[o * ci + c]);
+        }
+      }
+    }
+  }
+
+  /** acc[at + c] += Σ_{ow ∈ [owFrom, owTo)} x[xRow + ow·Ci + c] · dy[dyAt + ow·Co], for c < Ci. */
+  private static void accumulateRow(ByteBuffer x, ByteBuffer dy, float[] acc, int at, int xRow, int dyAt, int ci,
+      int co, int owFrom, int owTo) {
+    int c = 0;
+    for (; c + 2 * L <= ci; c += 2 * L) {
+      FloatVector a0 = FloatVector.fromArray(S, acc, at + c);
+      FloatVector a1 = FloatVector.fromArray(S, acc, at + c + L);
+      for (int ow = owFrom; ow < owTo; ow++) {
+        FloatVector d = FloatVector.broadcast(S, dy.getFloat((dyAt + ow * co) * 4));
+        int xi = (xRow + ow * ci + c) * 4;
+        a0 = FloatVector.fromByteBuffer(S, x, xi, ORDER).fma(d, a0);
+        a1 = FloatVector.fromByteBuffer(S, x, xi + L * 4, ORDER).fma(d, a1);
+      }
+      a0.intoArray(acc, at + c);
+      a1.intoArray(acc, at + c + L);
+    }
+    for (; c + L <= ci; c += L) {
+      FloatVector a0 = FloatVector.fromArray(S, acc, at + c);
+      for (int ow = owFrom; ow < owTo; ow++) {
+        FloatVector d = FloatVector.broadcast(S, dy.getFloat((dyAt + ow * co) * 4));
+        a0 = FloatVector.fromByteBuffer(S, x, (xRow + ow * ci + c) * 4, ORDER).fma(d, a0);
+      }
+      a0.intoArray(acc, at + c);
+    }
+    for (; c < ci; c++) {
+      float a = acc[at + c];
+      for (int ow = owFrom; ow < owTo; ow++) {
+        a = Math.fma(x.getFloat((xRow + ow * ci + c) * 4), dy.getFloat((dyAt + ow * co) * 4), a);
+      }
+      acc[at + c] = a;
+    }
+  }
+
+  /** db[co] = Σ dy[·, co] in pixel order (on the calling thread: B·Ho·Wo·Co additions). */
+  private static void biasGradient(ByteBuffer dy, ByteBuffer db, TransposedConv.Geometry g) {
+    int co = g.co();
+    int pixels = g.batch() * g.ho() * g.wo();
+    for (int o = 0; o < co; o++) {
+      float s = 0f;
+      for (int p = 0; p < pixels; p++) {
+        s += dy.getFloat((p * co + o) * 4);
+      }
+      db.putFloat(o * 4, s);
+    }
+  }
+}
