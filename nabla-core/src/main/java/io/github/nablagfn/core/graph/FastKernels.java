@@ -85,10 +85,14 @@ public final class FastKernels {
     return switch (opName) {
       case "sigmoid" -> JavaKernel.SIGMOID;
       case "sigmoid_bp" -> JavaKernel.SIGMOID_BACKWARD;
-      case "conv2d_bp" -> JavaKernel.NARROW_CONV2D_BACKWARD;
+      case "conv2d_bp" -> Boolean.parseBoolean(System.getProperty(CONV_BACKPROP_PROPERTY, "true"))
+          ? JavaKernel.NARROW_CONV2D_BACKWARD : null;
       default -> null;
     };
   }
+
+  /** System property: {@code false} runs ND4J's {@code conv2d_bp} even where the Java kernel takes the call. */
+  public static final String CONV_BACKPROP_PROPERTY = "nabla.javaConvBackprop";
 
   /** System property: {@code false} runs ND4J's {@code deconv2d} even where the Java kernel takes the call. */
   public static final String DECONV_PROPERTY = "nabla.javaDeconv";

@@ -135,7 +135,7 @@ class NarrowConvBackwardTest {
   /**
    * In a plan, a trained output layer's conv2d_bp runs the kernel (the profile names it) and gives all three
    * gradients of L = Σ conv(x)·r within the float bound of the exact ones (L's output gradient is r itself);
-   * {@code -Dnabla.fusedKernels=false} runs ND4J's op.
+   * {@code -Dnabla.javaConvBackprop=false} runs ND4J's op.
    */
   @Test
   void aPlanRunsTheKernelForATrainedOutputLayer() {
@@ -150,13 +150,13 @@ class NarrowConvBackwardTest {
     INDArray[] out = {g.getGradients().get("x"), g.getGradients().get("w"), g.getGradients().get("b")};
     assertExact("NarrowConvBackwardTest.plan", c, new INDArray[] {x, w, Nd4j.zeros(DataType.FLOAT, 1), r}, out);
 
-    System.setProperty(FastKernels.PROPERTY, "false");
+    System.setProperty(FastKernels.CONV_BACKPROP_PROPERTY, "false");
     try {
       OpProfile.start();
       GraphRuns.gradientsAndOutputs(network(x, w, r), Map.of(), List.of("loss"), wrt);
       assertThat(OpProfile.stop().ops().keySet()).contains("conv2d_bp").doesNotContain("conv2d_bp (java)");
     } finally {
-      System.clearProperty(FastKernels.PROPERTY);
+      System.clearProperty(FastKernels.CONV_BACKPROP_PROPERTY);
     }
   }
 }
