@@ -2,7 +2,7 @@ package io.github.nablagfn.core.graph;
 
 import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -21,14 +21,13 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <p>The weight gradient is vectorised over the input channels (a pixel's channels are contiguous), one
  * accumulator per vector of channels and output channel, with fused multiply-adds over the pixels in
- * (b, oh, ow) order; threads split the taps. Each element of dW and db is summed by one thread in pixel order and
+ * (b, oh, ow) order; threads split the taps, and each walks the rows once for all its taps. Each element of dW and db is summed by one thread in pixel order and
  * in its own lane, so the bits do not depend on the thread count, the vector width or the JIT state (a fused
  * multiply-add is exactly rounded in compiled and in interpreted code, {@link VectorKernels}).
  */
 final class NarrowConvBackward {
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
   private static final int L = S.length();
-  private static final ByteOrder ORDER = ByteOrder.nativeOrder();
   /** The most output channels the kernel takes: beyond, ND4J's conv2d_bp is as fast as PyTorch's. */
   static final int MAX_OUTPUT_CHANNELS = 4;
 
@@ -82,51 +81,68 @@ final class NarrowConvBackward {
     Reference.reachabilityFence(out);
   }
 
-  /** dW for taps [from, to) (tap = kh·kW + kw). */
+  /**
+   * dW for taps [from, to) (tap = kh·kW + kw). Rows outermost, on heap copies (the Vector API reads heap arrays
+   * several times faster than direct buffers in JDK 17): per output row, the row of dy, and the kH rows of x it
+   * meets in a ring of kH row buffers (each row of x is copied once per image).
+   */
   private static void weightGradient(ByteBuffer x, ByteBuffer dy, ByteBuffer dw, TransposedConv.Geometry g, int from,
       int to) {
     int ci = g.ci();
     int co = g.co();
-    float[] acc = new float[co * ci]; // [co][ci]
-    for (int tap = from; tap < to; tap++) {
-      int kh = tap / g.kw();
-      int kw = tap % g.kw();
-      Arrays.fill(acc, 0f);
-      int owFrom = Math.max(0, g.pw() - kw);
-      int owTo = Math.min(g.wo(), g.w() + g.pw() - kw);
-      for (int b = 0; b < g.batch(); b++) {
-        for (int oh = 0; oh < g.ho(); oh++) {
+    FloatBuffer xf = x.asFloatBuffer();
+    FloatBuffer dyf = dy.asFloatBuffer();
+    int rowLength = g.w() * ci;
+    float[][] ring = new float[g.kh()][rowLength];
+    int[] ringRow = new int[g.kh()];
+    float[] dyRow = new float[g.wo() * co];
+    float[] acc = new float[(to - from) * co * ci]; // [tap − from][co][ci]
+    for (int b = 0; b < g.batch(); b++) {
+      Arrays.fill(ringRow, -1);
+      for (int oh = 0; oh < g.ho(); oh++) {
+        dyf.get((b * g.ho() + oh) * g.wo() * co, dyRow, 0, dyRow.length);
+        for (int tap = from; tap < to; tap++) {
+          int kh = tap / g.kw();
+          int kw = tap % g.kw();
           int ih = oh + kh - g.ph();
+          int owFrom = Math.max(0, g.pw() - kw);
+          int owTo = Math.min(g.wo(), g.w() + g.pw() - kw);
           if (ih < 0 || ih >= g.h() || owFrom >= owTo) {
             continue;
           }
-          int xRow = ((b * g.h() + ih) * g.w() + kw - g.pw()) * ci; // x at output column ow: xRow + ow·Ci
-          int dyRow = (b * g.ho() + oh) * g.wo() * co;
+          int slot = ih % g.kh();
+          if (ringRow[slot] != ih) {
+            xf.get((b * g.h() + ih) * rowLength, ring[slot], 0, rowLength);
+            ringRow[slot] = ih;
+          }
+          int xAt = (kw - g.pw()) * ci; // x at output column ow: xAt + ow·Ci
           for (int o = 0; o < co; o++) {
-            accumulateRow(x, dy, acc, o * ci, xRow, dyRow + o, ci, co, owFrom, owTo);
+            accumulateRow(ring[slot], dyRow, acc, ((tap - from) * co + o) * ci, xAt, o, ci, co, owFrom, owTo);
           }
         }
       }
+    }
+    for (int tap = from; tap < to; tap++) {
       for (int c = 0; c < ci; c++) {
         for (int o = 0; o < co; o++) {
-          dw.putFloat(((tap * ci + c) * co + o) * 4, acc[o * ci + c]);
+          dw.putFloat(((tap * ci + c) * co + o) * 4, acc[((tap - from) * co + o) * ci + c]);
         }
       }
     }
   }
 
-  /** acc[at + c] += Σ_{ow ∈ [owFrom, owTo)} x[xRow + ow·Ci + c] · dy[dyAt + ow·Co], for c < Ci. */
-  private static void accumulateRow(ByteBuffer x, ByteBuffer dy, float[] acc, int at, int xRow, int dyAt, int ci,
-      int co, int owFrom, int owTo) {
+  /** acc[at + c] += Σ_{ow ∈ [owFrom, owTo)} x[xAt + ow·Ci + c] · dy[dyAt + ow·Co], for c < Ci. */
+  private static void accumulateRow(float[] x, float[] dy, float[] acc, int at, int xAt, int dyAt, int ci, int co,
+      int owFrom, int owTo) {
     int c = 0;
     for (; c + 2 * L <= ci; c += 2 * L) {
       FloatVector a0 = FloatVector.fromArray(S, acc, at + c);
       FloatVector a1 = FloatVector.fromArray(S, acc, at + c + L);
       for (int ow = owFrom; ow < owTo; ow++) {
-        FloatVector d = FloatVector.broadcast(S, dy.getFloat((dyAt + ow * co) * 4));
-        int xi = (xRow + ow * ci + c) * 4;
-        a0 = FloatVector.fromByteBuffer(S, x, xi, ORDER).fma(d, a0);
-        a1 = FloatVector.fromByteBuffer(S, x, xi + L * 4, ORDER).fma(d, a1);
+        FloatVector d = FloatVector.broadcast(S, dy[dyAt + ow * co]);
+        int xi = xAt + ow * ci + c;
+        a0 = FloatVector.fromArray(S, x, xi).fma(d, a0);
+        a1 = FloatVector.fromArray(S, x, xi + L).fma(d, a1);
       }
       a0.intoArray(acc, at + c);
       a1.intoArray(acc, at + c + L);
@@ -134,15 +150,14 @@ final class NarrowConvBackward {
     for (; c + L <= ci; c += L) {
       FloatVector a0 = FloatVector.fromArray(S, acc, at + c);
       for (int ow = owFrom; ow < owTo; ow++) {
-        FloatVector d = FloatVector.broadcast(S, dy.getFloat((dyAt + ow * co) * 4));
-        a0 = FloatVector.fromByteBuffer(S, x, (xRow + ow * ci + c) * 4, ORDER).fma(d, a0);
+        a0 = FloatVector.fromArray(S, x, xAt + ow * ci + c).fma(FloatVector.broadcast(S, dy[dyAt + ow * co]), a0);
       }
       a0.intoArray(acc, at + c);
     }
     for (; c < ci; c++) {
       float a = acc[at + c];
       for (int ow = owFrom; ow < owTo; ow++) {
-        a = Math.fma(x.getFloat((xRow + ow * ci + c) * 4), dy.getFloat((dyAt + ow * co) * 4), a);
+        a = Math.fma(x[xAt + ow * ci + c], dy[dyAt + ow * co], a);
       }
       acc[at + c] = a;
     }
