@@ -21,9 +21,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <p>The weight gradient is vectorised over the input channels (a pixel's channels are contiguous), one
  * accumulator per vector of channels and output channel, with fused multiply-adds over the pixels in
- * (b, oh, ow) order; threads split the taps, and each walks the rows once for all its taps. Each element of dW and db is summed by one thread in pixel order and
- * in its own lane, so the bits do not depend on the thread count, the vector width or the JIT state (a fused
- * multiply-add is exactly rounded in compiled and in interpreted code, {@link VectorKernels}).
+ * (b, oh, ow) order; threads split the taps, and each walks the rows once for all its taps. Each element of dW
+ * and db is summed by one thread in pixel order and in its own lane, so the bits do not depend on the thread
+ * count, the vector width or the JIT state (a fused multiply-add is exactly rounded in compiled and in
+ * interpreted code, {@link VectorKernels}).
  */
 final class NarrowConvBackward {
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
