@@ -159,6 +159,19 @@ public final class FastKernels {
     return true;
   }
 
+  /**
+   * Whether every array is {@link #dense} and under 2 GB (the kernels index elements with {@code int} and address
+   * bytes through one NIO buffer).
+   */
+  static boolean allDense(INDArray... arrays) {
+    for (INDArray a : arrays) {
+      if (!dense(a) || a.length() > Integer.MAX_VALUE / 4) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** The array's elements as a native-order byte buffer starting at its first element. */
   static ByteBuffer bytes(INDArray a) {
     ByteBuffer b = a.data().asNio().order(ByteOrder.nativeOrder());

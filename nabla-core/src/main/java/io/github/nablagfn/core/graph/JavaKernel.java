@@ -73,15 +73,8 @@ enum JavaKernel {
    * the first input's length).
    */
   boolean accepts(INDArray[] in, INDArray[] out, long[] iArgs) {
-    if (in.length == 0 || out.length != 1 || in[0].length() > Integer.MAX_VALUE / 4) {
-      return false;
-    }
-    for (INDArray a : in) {
-      if (!FastKernels.dense(a)) {
-        return false;
-      }
-    }
-    return FastKernels.dense(out[0]) && out[0].length() == in[0].length();
+    return in.length > 0 && out.length == 1 && FastKernels.allDense(in) && FastKernels.allDense(out)
+        && out[0].length() == in[0].length();
   }
 
   private static int threads() {

@@ -43,17 +43,7 @@ final class NarrowConvBackward {
     if ((in.length != 3 && in.length != 4) || out.length != in.length - 1 || a == null || a.length < 10) {
       return false;
     }
-    for (INDArray arr : in) {
-      if (!FastKernels.dense(arr) || arr.length() > Integer.MAX_VALUE / 4) {
-        return false;
-      }
-    }
-    for (INDArray arr : out) {
-      if (!FastKernels.dense(arr)) {
-        return false;
-      }
-    }
-    if (!TransposedConv.supportedArguments(a)) {
+    if (!FastKernels.allDense(in) || !FastKernels.allDense(out) || !TransposedConv.supportedArguments(a)) {
       return false;
     }
     TransposedConv.Geometry g = TransposedConv.geometry(in[0], in[1], in[in.length - 1], a);

@@ -47,12 +47,7 @@ final class TransposedConv {
     if (in.length != 2 || out.length != 1 || a == null || a.length < 10) {
       return false;
     }
-    for (INDArray arr : new INDArray[] {in[0], in[1], out[0]}) {
-      if (!FastKernels.dense(arr) || arr.length() > Integer.MAX_VALUE / 4) {
-        return false;
-      }
-    }
-    if (!supportedArguments(a)) {
+    if (!FastKernels.allDense(in) || !FastKernels.allDense(out) || !supportedArguments(a)) {
       return false;
     }
     Geometry g = geometry(out[0], in[1], in[0], a);
