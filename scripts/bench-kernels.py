@@ -3,6 +3,7 @@ gradient of x of sum(out * w)) on the sizes of KernelBench (examples), one JSON 
 best of RUNS calls after WARMUP, in milliseconds, on torch.get_num_threads() threads; and the backward of the U-Net's 3x3 stride-1 convolutions (gradients of
 x, w and b, channels-last as the library's): op conv2d_bp, shape (B, H, W, Ci, Co); and of x alone: op deconv2d."""
 import json
+import os
 import sys
 import time
 
@@ -11,6 +12,14 @@ import torch.nn.functional as F
 
 runs = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 warmup = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+# BENCH_ONLY=op,... (as KernelBench's -Dbench.only) limits the ops timed
+only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
+
+
+def wanted(*ops):
+    return not only or any(op in only for op in ops)
+
+
 shapes = [(8, 32, 32, 32), (8, 64, 32, 32), (8, 16, 16, 128), (64, 32, 32, 32)]
 
 
@@ -27,7 +36,7 @@ def timed(fn):
 
 
 torch.manual_seed(1)
-for shape in shapes:
+for shape in shapes if wanted("sigmoid", "sigmoid_bp") else []:
     x = torch.randn(shape) * 3
     g = torch.randn(shape)
     out = torch.empty_like(x)
@@ -44,30 +53,43 @@ def report(op, shape, med, best):
                       "threads": torch.get_num_threads(), "median_ms": round(med, 4), "best_ms": round(best, 4)}))
 
 
-for shape in [(8, 32, 32, 32), (8, 64, 32, 32), (64, 32, 32, 32)]:
-    c = shape[1]
-    weight = torch.rand(c) + 0.5
-    bias = torch.randn(c) * 0.3
-    w = torch.randn(shape)
-    x = torch.randn(shape)
+def group_norm_silu(op, shapes, groups):
+    """GroupNorm(groups) + SiLU forward (op) and forward and backward (op_fwd_bwd) on NCHW tensors of the
+    given (shape, reported shape) pairs."""
+    for shape, reported in shapes:
+        c = shape[1]
+        weight = torch.rand(c) + 0.5
+        bias = torch.randn(c) * 0.3
+        w = torch.randn(shape)
+        x = torch.randn(shape)
 
-    def forward():
-        with torch.no_grad():
-            return F.silu(F.group_norm(x, 32, weight, bias, 1e-5))
+        def forward():
+            with torch.no_grad():
+                return F.silu(F.group_norm(x, groups, weight, bias, 1e-5))
 
-    def forward_backward():
-        xg = x.detach().requires_grad_(True)
-        (F.silu(F.group_norm(xg, 32, weight, bias, 1e-5)) * w).sum().backward()
-        return xg.grad
+        def forward_backward():
+            xg = x.detach().requires_grad_(True)
+            (F.silu(F.group_norm(xg, groups, weight, bias, 1e-5)) * w).sum().backward()
+            return xg.grad
 
-    report("group_norm_silu", shape, *timed(forward))
-    report("group_norm_silu_fwd_bwd", shape, *timed(forward_backward))
+        report(op, reported, *timed(forward))
+        report(op + "_fwd_bwd", reported, *timed(forward_backward))
+
+
+if wanted("group_norm_silu"):
+    group_norm_silu("group_norm_silu", [(s, s) for s in [(8, 32, 32, 32), (8, 64, 32, 32), (64, 32, 32, 32)]], 32)
+if wanted("group_norm_silu_nhwc"):
+    # the U-Net's GroupNorm(8) + SiLU in the twin's layout (NCHW), reported as (B, H, W, C) like KernelBench's
+    # channels-last case
+    group_norm_silu("group_norm_silu_nhwc", [((b, c, h, w_), (b, h, w_, c)) for b, h, w_, c in
+                                             [(64, 32, 32, 32), (64, 32, 32, 96), (64, 16, 16, 64),
+                                              (64, 16, 16, 128), (64, 8, 8, 64), (8, 32, 32, 32)]], 8)
 
 
 for b, h, w_, ci, co in [(64, 32, 32, 1, 32), (64, 32, 32, 32, 32), (64, 32, 32, 96, 32), (64, 32, 32, 32, 1),
                          (64, 16, 16, 64, 64), (64, 16, 16, 128, 64), (64, 8, 8, 64, 64), (64, 8, 8, 128, 64),
                          (8, 32, 32, 32, 32), (8, 32, 32, 96, 32), (8, 16, 16, 64, 64), (8, 8, 8, 64, 64),
-                         (8, 32, 32, 32, 1)]:
+                         (8, 32, 32, 32, 1)] if wanted("conv2d_bp", "deconv2d") else []:
     x = torch.randn(b, ci, h, w_).contiguous(memory_format=torch.channels_last)
     weight = torch.randn(co, ci, 3, 3).contiguous(memory_format=torch.channels_last)
     bias = torch.randn(co)

@@ -32,7 +32,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * convolutions; {@code conv2d_bp} (all three gradients) ND4J's op, and the Java kernel where it takes the call
  * (at most 4 output channels). {@code scripts/bench-kernels.sh} runs it beside PyTorch's kernels for the same
  * sizes and threads. Arguments: {@code [runs] [warmup]};
- * {@code -Dbench.only=op,...} runs only those ops (sigmoid, sigmoid_bp, conv2d_bp, deconv2d, group_norm_silu).
+ * {@code -Dbench.only=op,...} runs only those ops (sigmoid, sigmoid_bp, conv2d_bp, deconv2d, group_norm_silu,
+ * group_norm_silu_nhwc: the U-Net's channels-last GroupNorm with 8 groups).
  */
 public final class KernelBench {
   private KernelBench() {}
@@ -45,6 +46,12 @@ public final class KernelBench {
   private static final int[][] CONVS = {{64, 32, 32, 1, 32}, {64, 32, 32, 32, 32}, {64, 32, 32, 96, 32},
       {64, 32, 32, 32, 1}, {64, 16, 16, 64, 64}, {64, 16, 16, 128, 64}, {64, 8, 8, 64, 64}, {64, 8, 8, 128, 64},
       {8, 32, 32, 32, 32}, {8, 32, 32, 96, 32}, {8, 16, 16, 64, 64}, {8, 8, 8, 64, 64}, {8, 32, 32, 32, 1}};
+  /**
+   * The U-Net's GroupNorm+SiLU inputs in the training step (B = 64) and a ∇-DB step's batch (B = 8): (B, H, W, C),
+   * channels-last, 8 groups, as the U-Net runs them.
+   */
+  private static final long[][] GROUP_NORMS_NHWC = {{64, 32, 32, 32}, {64, 32, 32, 96}, {64, 16, 16, 64},
+      {64, 16, 16, 128}, {64, 8, 8, 64}, {8, 32, 32, 32}};
   /** conv2d's integer arguments: 3×3, stride 1, padding 1, dilation 1, explicit padding, NHWC, (kH, kW, Ci, Co). */
   private static final int[] CONV_ARGS = {3, 3, 1, 1, 1, 1, 1, 1, 0, 1, 0};
 
@@ -94,33 +101,47 @@ public final class KernelBench {
             () -> FastKernels.run("deconv2d", t, new INDArray[] {out[0]}, iArgs)));
       }
     }
-    for (long[] shape : wanted("group_norm_silu") ? new long[][] {{8, 32, 32, 32}, {8, 64, 32, 32}, {64, 32, 32, 32}}
-        : new long[0][]) {
+    if (wanted("group_norm_silu")) {
+      groupNormSilu("group_norm_silu", new long[][] {{8, 32, 32, 32}, {8, 64, 32, 32}, {64, 32, 32, 32}}, 32, false,
+          runs, warmup);
+    }
+    if (wanted("group_norm_silu_nhwc")) {
+      groupNormSilu("group_norm_silu_nhwc", GROUP_NORMS_NHWC, 8, true, runs, warmup);
+    }
+  }
+
+  /** Times GroupNorm+SiLU forward ({@code op}) and forward and backward ({@code op_fwd_bwd}), ND4J's and fused. */
+  private static void groupNormSilu(String op, long[][] shapes, int groups, boolean channelsLast, int runs,
+      int warmup) {
+    for (long[] shape : shapes) {
       Nd4j.getRandom().setSeed(2);
       Map<String, INDArray> ph = Map.of("x", Nd4j.randn(DataType.FLOAT, shape));
       for (boolean fused : new boolean[] {false, true}) {
-        SameDiff sd = groupNormSilu(shape, fused);
+        SameDiff sd = groupNormSilu(shape, groups, channelsLast, fused);
         String impl = fused ? "java" : "nd4j";
-        report("group_norm_silu", shape, impl, time(runs, warmup, () -> GraphRuns.output(sd, ph, "out")));
-        report("group_norm_silu_fwd_bwd", shape, impl, time(runs, warmup,
+        report(op, shape, impl, time(runs, warmup, () -> GraphRuns.output(sd, ph, "out")));
+        report(op + "_fwd_bwd", shape, impl, time(runs, warmup,
             () -> GraphRuns.gradientsAndOutputs(sd, ph, List.of("loss"), List.of("x"))));
       }
     }
   }
 
-  /** loss = Σ GroupNorm+SiLU(x)·w over a (B, C, H, W) placeholder, with or without the fused op. */
-  private static SameDiff groupNormSilu(long[] shape, boolean fused) {
+  /**
+   * loss = Σ GroupNorm+SiLU(x)·w over a (B, C, H, W) placeholder, or (B, H, W, C) with {@code channelsLast}, with
+   * or without the fused op.
+   */
+  private static SameDiff groupNormSilu(long[] shape, int groups, boolean channelsLast, boolean fused) {
     String before = System.getProperty(FastKernels.PROPERTY);
     System.setProperty(FastKernels.PROPERTY, Boolean.toString(fused));
     try {
       SameDiff sd = SameDiff.create();
       ParameterSet params = new ParameterSet();
-      int channels = (int) shape[1];
-      GroupNorm norm = GroupNorm.create(params, "gn", 32, channels, 1e-5);
+      int channels = (int) shape[channelsLast ? 3 : 1];
+      GroupNorm norm = GroupNorm.create(params, "gn", groups, channels, 1e-5);
       params.get("gn.weight").assign(Nd4j.rand(DataType.FLOAT, channels).addi(0.5));
       params.get("gn.bias").assign(Nd4j.randn(DataType.FLOAT, channels).muli(0.3));
       SDVariable x = InputGradients.track(sd, sd.placeHolder("x", DataType.FLOAT, shape));
-      SDVariable out = norm.forwardSilu(GraphScope.of(sd, "", params), x, false).rename("out");
+      SDVariable out = norm.forwardSilu(GraphScope.of(sd, "", params), x, channelsLast).rename("out");
       out.mul(sd.constant("w", Nd4j.randn(DataType.FLOAT, shape))).sum().rename("loss");
       sd.setLossVariables("loss");
       return sd;

@@ -19,7 +19,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *             dL/dβ_c = Σ_samples A_c,  dL/dγ_c = Σ_samples B_c
  *             dL/dx = r_g·(d·γ_c − m1_g − x̂·m2_g),  m1_g = Σ_{c∈g} γ_c A_c / M,  m2_g = Σ_{c∈g} γ_c B_c / M
  * </pre>
- * with M = (C/G)·H·W the elements of a group. Sigmoid and lane sums are {@link VectorKernels}': only exactly
+ * with M = (C/G)·H·W the elements of a group. The backward makes two passes over a sample: the first computes d
+ * (SiLU's sigmoid once per element), sums A and B, and leaves d in dL/dx's memory; the second reads d back and
+ * recomputes only x̂. Sigmoid and lane sums are {@link VectorKernels}': only exactly
  * rounded operations, so a process gives the same bits before and after the JIT compiles these loops.
  */
 final class GroupNormKernels {
@@ -74,9 +76,12 @@ final class GroupNormKernels {
       INDArray dya, INDArray dxa, INDArray dgammaA, INDArray dbetaA, boolean silu) {
     INDArray xd = dense(xa);
     INDArray dyd = dense(dya);
+    // the first pass leaves dL/dy in dx and the second reads it back beside x: dx needs its own dense memory
+    INDArray dxd = FastKernels.dense(dxa) && !overlaps(dxa, xd) ? dxa : org.nd4j.linalg.factory.Nd4j.createUninitialized(
+        org.nd4j.linalg.api.buffer.DataType.FLOAT, dxa.shape(), 'c');
     ByteBuffer x = FastKernels.bytes(xd);
     ByteBuffer dy = FastKernels.bytes(dyd);
-    ByteBuffer dx = FastKernels.bytes(dxa);
+    ByteBuffer dx = FastKernels.bytes(dxd);
     float[] gamma = floats(gammaA);
     float[] beta = floats(betaA);
     float[] mean = floats(meanA);
@@ -86,7 +91,10 @@ final class GroupNormKernels {
     parallelSamples(l.batch(), b -> backwardSample(l, b, x, dy, dx, gamma, beta, mean, rstd, a[b], bsum[b], silu));
     Reference.reachabilityFence(xd); // the buffer views do not keep a copy's native memory alive
     Reference.reachabilityFence(dyd);
-    Reference.reachabilityFence(dxa);
+    Reference.reachabilityFence(dxd);
+    if (dxd != dxa) {
+      dxa.assign(dxd);
+    }
     float[] dgamma = new float[l.channels()];
     float[] dbeta = new float[l.channels()];
     for (int b = 0; b < l.batch(); b++) { // fixed order: the same sums whatever the threads
@@ -97,6 +105,13 @@ final class GroupNormKernels {
     }
     dgammaA.assign(org.nd4j.linalg.factory.Nd4j.createFromArray(dgamma).reshape(dgammaA.shape()));
     dbetaA.assign(org.nd4j.linalg.factory.Nd4j.createFromArray(dbeta).reshape(dbetaA.shape()));
+  }
+
+  /** Whether the elements of a and b (both dense) share memory. */
+  private static boolean overlaps(INDArray a, INDArray b) {
+    long a0 = a.data().address() + a.offset() * 4L;
+    long b0 = b.data().address() + b.offset() * 4L;
+    return a0 < b0 + b.length() * 4L && b0 < a0 + a.length() * 4L;
   }
 
   private static INDArray dense(INDArray a) {
@@ -300,14 +315,14 @@ final class GroupNormKernels {
     // 1. A_c = Σ d, B_c = Σ d·x̂
     if (!l.channelsLast()) {
       for (int c = 0; c < cs; c++) {
-        float[] ab = channelSums(x, dy, base + c * l.positions(), l.positions(), muC[c], rC[c], gamma[c], beta[c],
-            silu, xh, d, t);
+        float[] ab = channelSums(x, dy, dx, base + c * l.positions(), l.positions(), muC[c], rC[c], gamma[c],
+            beta[c], silu, xh, d, t);
         a[c] = ab[0];
         bsum[c] = ab[1];
       }
     } else {
       for (int p = 0; p < l.positions(); p++) {
-        rowSums(x, dy, base + p * cs, muC, rC, gamma, beta, a, bsum, silu, xh, d, t);
+        rowSums(x, dy, dx, base + p * cs, muC, rC, gamma, beta, a, bsum, silu, xh, d, t);
       }
     }
     // 2. per group m1, m2; then dL/dx
@@ -325,12 +340,11 @@ final class GroupNormKernels {
     }
     if (!l.channelsLast()) {
       for (int c = 0; c < cs; c++) {
-        channelGradient(x, dy, dx, base + c * l.positions(), l.positions(), muC[c], rC[c], gamma[c], beta[c], m1[c],
-            m2[c], silu, xh, d, t);
+        channelGradient(x, dx, base + c * l.positions(), l.positions(), muC[c], rC[c], gamma[c], m1[c], m2[c], xh, d);
       }
     } else {
       for (int p = 0; p < l.positions(); p++) {
-        rowGradient(x, dy, dx, base + p * cs, muC, rC, gamma, beta, m1, m2, silu, xh, d, t);
+        rowGradient(x, dx, base + p * cs, muC, rC, gamma, m1, m2, xh, d);
       }
     }
   }
@@ -392,8 +406,9 @@ final class GroupNormKernels {
     upstream(dy, off, n, t, d, silu);
   }
 
-  private static float[] channelSums(ByteBuffer x, ByteBuffer dy, int off, int len, float mu, float r, float gamma,
-      float beta, boolean silu, float[] xh, float[] d, float[] t) {
+  /** A_c and B_c of one channel (NCHW); the upstream gradient d goes to dx, where {@link #channelGradient} reads it. */
+  private static float[] channelSums(ByteBuffer x, ByteBuffer dy, ByteBuffer dx, int off, int len, float mu, float r,
+      float gamma, float beta, boolean silu, float[] xh, float[] d, float[] t) {
     FloatVector accA = FloatVector.zero(S);
     FloatVector accB = FloatVector.zero(S);
     float tailA = 0;
@@ -401,6 +416,7 @@ final class GroupNormKernels {
     for (int c0 = 0; c0 < len; c0 += VectorKernels.CHUNK) {
       int n = Math.min(VectorKernels.CHUNK, len - c0);
       chunk(x, dy, off + c0, n, mu, r, gamma, beta, silu, xh, d, t);
+      VectorKernels.store(d, dx, off + c0, n);
       int i = 0;
       for (int up = S.loopBound(n); i < up; i += L) {
         FloatVector dv = FloatVector.fromArray(S, d, i);
@@ -420,13 +436,21 @@ final class GroupNormKernels {
     return new float[] {sa, sb};
   }
 
-  private static void channelGradient(ByteBuffer x, ByteBuffer dy, ByteBuffer dx, int off, int len, float mu, float r,
-      float gamma, float beta, float m1, float m2, boolean silu, float[] xh, float[] d, float[] t) {
+  /** dL/dx of one channel (NCHW) from d, which {@link #channelSums} left in dx, and x̂ recomputed. */
+  private static void channelGradient(ByteBuffer x, ByteBuffer dx, int off, int len, float mu, float r, float gamma,
+      float m1, float m2, float[] xh, float[] d) {
     for (int c0 = 0; c0 < len; c0 += VectorKernels.CHUNK) {
       int n = Math.min(VectorKernels.CHUNK, len - c0);
       int o = off + c0;
-      chunk(x, dy, o, n, mu, r, gamma, beta, silu, xh, d, t);
+      VectorKernels.load(dx, o, d, n);
       int i = 0;
+      for (int up = S.loopBound(n); i < up; i += L) {
+        FloatVector.fromByteBuffer(S, x, (o + i) * 4, ORDER).sub(mu).mul(r).intoArray(xh, i);
+      }
+      for (; i < n; i++) {
+        xh[i] = (x.getFloat((o + i) * 4) - mu) * r;
+      }
+      i = 0;
       for (int up = S.loopBound(n); i < up; i += L) {
         FloatVector.fromArray(S, d, i).mul(gamma).sub(m1).sub(FloatVector.fromArray(S, xh, i).mul(m2)).mul(r)
             .intoByteBuffer(dx, (o + i) * 4, ORDER);
@@ -437,10 +461,12 @@ final class GroupNormKernels {
     }
   }
 
-  private static void rowSums(ByteBuffer x, ByteBuffer dy, int off, float[] mu, float[] r, float[] gamma,
-      float[] beta, float[] a, float[] bsum, boolean silu, float[] xh, float[] d, float[] t) {
+  /** A_c and B_c over one row of channels (channels-last); the upstream gradient d goes to dx. */
+  private static void rowSums(ByteBuffer x, ByteBuffer dy, ByteBuffer dx, int off, float[] mu, float[] r,
+      float[] gamma, float[] beta, float[] a, float[] bsum, boolean silu, float[] xh, float[] d, float[] t) {
     row(x, dy, off, mu, r, gamma, beta, silu, xh, d, t);
     int n = mu.length;
+    VectorKernels.store(d, dx, off, n);
     int c = 0;
     for (int up = S.loopBound(n); c < up; c += L) {
       FloatVector dv = FloatVector.fromArray(S, d, c);
@@ -453,11 +479,20 @@ final class GroupNormKernels {
     }
   }
 
-  private static void rowGradient(ByteBuffer x, ByteBuffer dy, ByteBuffer dx, int off, float[] mu, float[] r,
-      float[] gamma, float[] beta, float[] m1, float[] m2, boolean silu, float[] xh, float[] d, float[] t) {
-    row(x, dy, off, mu, r, gamma, beta, silu, xh, d, t);
+  /** dL/dx over one row of channels (channels-last) from d, which {@link #rowSums} left in dx, and x̂ recomputed. */
+  private static void rowGradient(ByteBuffer x, ByteBuffer dx, int off, float[] mu, float[] r, float[] gamma,
+      float[] m1, float[] m2, float[] xh, float[] d) {
     int n = mu.length;
+    VectorKernels.load(dx, off, d, n);
     int c = 0;
+    for (int up = S.loopBound(n); c < up; c += L) {
+      FloatVector.fromByteBuffer(S, x, (off + c) * 4, ORDER).sub(FloatVector.fromArray(S, mu, c))
+          .mul(FloatVector.fromArray(S, r, c)).intoArray(xh, c);
+    }
+    for (; c < n; c++) {
+      xh[c] = (x.getFloat((off + c) * 4) - mu[c]) * r[c];
+    }
+    c = 0;
     for (int up = S.loopBound(n); c < up; c += L) {
       FloatVector.fromArray(S, d, c).mul(FloatVector.fromArray(S, gamma, c)).sub(FloatVector.fromArray(S, m1, c))
           .sub(FloatVector.fromArray(S, xh, c).mul(FloatVector.fromArray(S, m2, c)))

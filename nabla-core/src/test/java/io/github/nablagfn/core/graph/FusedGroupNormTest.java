@@ -89,6 +89,40 @@ class FusedGroupNormTest {
     }
   }
 
+  /**
+   * The backward kernel parks dL/dy in dx's memory between its passes: a dx that shares memory with x (in place)
+   * or is not dense C order must get the same bits as a fresh dense one, and x must be read intact.
+   */
+  @ParameterizedTest(name = "channelsLast={0}")
+  @CsvSource({"true", "false"})
+  void theBackwardKernelTakesAnyGradientArray(boolean channelsLast) {
+    long[] shape = channelsLast ? new long[] {2, 5, 7, 12} : new long[] {2, 12, 5, 7};
+    Nd4j.getRandom().setSeed(11);
+    INDArray x = Nd4j.randn(DataType.FLOAT, shape);
+    INDArray dy = Nd4j.randn(DataType.FLOAT, shape);
+    INDArray gamma = Nd4j.rand(DataType.FLOAT, 12).addi(0.5);
+    INDArray beta = Nd4j.randn(DataType.FLOAT, 12);
+    GroupNormKernels.Layout l = GroupNormKernels.Layout.of(x, 4, channelsLast);
+    INDArray mean = Nd4j.create(DataType.FLOAT, 2, 4);
+    INDArray rstd = Nd4j.create(DataType.FLOAT, 2, 4);
+    GroupNormKernels.forward(l, x, gamma, beta, x.ulike(), mean, rstd, 1e-5f, true);
+    INDArray dx = Nd4j.create(DataType.FLOAT, shape);
+    INDArray dg = gamma.ulike();
+    INDArray db = beta.ulike();
+    GroupNormKernels.backward(l, x, gamma, beta, mean, rstd, dy, dx, dg, db, true);
+    assertThat(dx.amaxNumber().doubleValue()).isGreaterThan(1e-3);
+
+    INDArray inPlace = x.dup();
+    GroupNormKernels.backward(l, inPlace, gamma, beta, mean, rstd, dy, inPlace, gamma.ulike(), beta.ulike(), true);
+    assertThat(inPlace).as("dx in x's memory").isEqualTo(dx);
+
+    INDArray fOrder = Nd4j.create(DataType.FLOAT, shape, 'f');
+    INDArray dg2 = gamma.ulike();
+    GroupNormKernels.backward(l, x, gamma, beta, mean, rstd, dy, fOrder, dg2, beta.ulike(), true);
+    assertThat(fOrder).as("dx in Fortran order").isEqualTo(dx);
+    assertThat(dg2).isEqualTo(dg);
+  }
+
   private static void compare(String what, INDArray fused, INDArray composed, double bound) {
     assertThat(fused.shape()).as(what).isEqualTo(composed.shape());
     double scale = composed.amaxNumber().doubleValue();
