@@ -35,8 +35,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * Prints one JSON line per workload (median and min over the timed runs after warm-up) and the peak RSS.
  * Arguments: {@code [runs] [warmup]}. System properties: {@code bench.only} = a comma-separated list of
  * workloads (as the twin's {@code --only}); {@code bench.gcEvery=N} calls {@code System.gc()} after every
- * N-th timed call; {@code bench.profile=true} times every op of one more {@code unet_train_step} and
- * {@code nabla_step} call
+ * N-th timed call; {@code bench.profile=true} times every op of one more call of each
+ * workload but {@code sample_50} ({@code bench.profileCalls=N}: N more calls, times per call)
  * ({@link io.github.nablagfn.core.graph.OpProfile}) and prints the time per op group and the top ops;
  * {@code bench.helpers=false} switches ND4J's platform helpers (oneDNN) off, to measure what they bring.
  */
@@ -67,6 +67,9 @@ public final class UNetBench {
       }
       INDArray labels = Nd4j.createFromArray(c);
       report("unet_forward", batch, time(() -> graph.predict(x, t, labels), 2 * runs, warmup));
+      if (Boolean.getBoolean("bench.profile")) {
+        profile("unet_forward_" + batch, () -> graph.predict(x, t, labels));
+      }
     }
     DataSource data = (rng, n) -> {
       long[] c = new long[n];
@@ -129,20 +132,24 @@ public final class UNetBench {
 
   /** One more call of a workload with every op timed; prints op groups and the top ops. */
   private static void profile(String workload, Runnable call) {
+    int calls = Math.max(1, Integer.getInteger("bench.profileCalls", 1));
     io.github.nablagfn.core.graph.OpProfile.start();
     long t0 = System.nanoTime();
-    call.run();
-    double wall = (System.nanoTime() - t0) / 1e6;
+    for (int i = 0; i < calls; i++) {
+      call.run();
+    }
+    double wall = (System.nanoTime() - t0) / 1e6 / calls;
     var report = io.github.nablagfn.core.graph.OpProfile.stop();
-    double ops = report.opNanos() / 1e6;
-    System.out.printf(java.util.Locale.ROOT, "{\"profile\": \"%s\", \"wall_ms\": %.1f, "
-        + "\"graph_executions_ms\": %.1f, \"ops_ms\": %.1f}%n", workload, wall, report.executionNanos() / 1e6, ops);
+    double ops = report.opNanos() / 1e6 / calls;
+    System.out.printf(java.util.Locale.ROOT, "{\"profile\": \"%s\", \"calls\": %d, \"wall_ms\": %.1f, "
+        + "\"graph_executions_ms\": %.1f, \"ops_ms\": %.1f}%n", workload, calls, wall,
+        report.executionNanos() / 1e6 / calls, ops);
     report.grouped(GROUPS).forEach((group, nanos) -> System.out.printf(java.util.Locale.ROOT,
         "{\"profile\": \"%s\", \"group\": \"%s\", \"ms\": %.1f, \"share_of_ops\": %.3f}%n",
-        workload, group, nanos / 1e6, nanos / 1e6 / ops));
+        workload, group, nanos / 1e6 / calls, nanos / 1e6 / calls / ops));
     report.byTime().stream().limit(15).forEach(t -> System.out.printf(java.util.Locale.ROOT,
-        "{\"profile\": \"%s\", \"op\": \"%s\", \"calls\": %d, \"ms\": %.1f}%n", workload, t.op(),
-        t.calls(), t.nanos() / 1e6));
+        "{\"profile\": \"%s\", \"op\": \"%s\", \"calls\": %.1f, \"ms\": %.1f}%n", workload, t.op(),
+        (double) t.calls() / calls, t.nanos() / 1e6 / calls));
   }
 
   private static double[] time(Runnable r, int runs, int warmup) {

@@ -52,8 +52,25 @@ final class GroupNormKernels {
     return Math.max(1, Integer.getInteger(NablaRuntime.THREADS_PROPERTY, NablaRuntime.threads()));
   }
 
+  /** The elements of a in C order: read from its buffer when it is dense float32 (no ND4J op), else copied. */
   private static float[] floats(INDArray a) {
-    return a.dup().data().asFloat();
+    if (!FastKernels.dense(a)) {
+      return a.dup('c').data().asFloat();
+    }
+    float[] v = new float[(int) a.length()];
+    FastKernels.bytes(a).asFloatBuffer().get(v);
+    Reference.reachabilityFence(a);
+    return v;
+  }
+
+  /** a = v (C order): written to its buffer when it is dense float32 (no ND4J op), else assigned. */
+  private static void write(INDArray a, float[] v) {
+    if (!FastKernels.dense(a)) {
+      a.assign(org.nd4j.linalg.factory.Nd4j.createFromArray(v).reshape('c', a.shape()));
+      return;
+    }
+    FastKernels.bytes(a).asFloatBuffer().put(v);
+    Reference.reachabilityFence(a);
   }
 
   static void forward(Layout l, INDArray xa, INDArray gammaA, INDArray betaA, INDArray ya, INDArray meanA,
@@ -68,8 +85,8 @@ final class GroupNormKernels {
     parallelSamples(l.batch(), b -> forwardSample(l, b, x, y, gamma, beta, mean, rstd, eps, silu));
     Reference.reachabilityFence(xd); // the buffer views do not keep a copy's native memory alive
     Reference.reachabilityFence(ya);
-    meanA.assign(org.nd4j.linalg.factory.Nd4j.createFromArray(mean).reshape(l.batch(), l.groups()));
-    rstdA.assign(org.nd4j.linalg.factory.Nd4j.createFromArray(rstd).reshape(l.batch(), l.groups()));
+    write(meanA, mean);
+    write(rstdA, rstd);
   }
 
   static void backward(Layout l, INDArray xa, INDArray gammaA, INDArray betaA, INDArray meanA, INDArray rstdA,
@@ -103,8 +120,8 @@ final class GroupNormKernels {
         dgamma[c] += bsum[b][c];
       }
     }
-    dgammaA.assign(org.nd4j.linalg.factory.Nd4j.createFromArray(dgamma).reshape(dgammaA.shape()));
-    dbetaA.assign(org.nd4j.linalg.factory.Nd4j.createFromArray(dbeta).reshape(dbetaA.shape()));
+    write(dgammaA, dgamma);
+    write(dbetaA, dbeta);
   }
 
   /** Whether the elements of a and b (both dense) share memory. */

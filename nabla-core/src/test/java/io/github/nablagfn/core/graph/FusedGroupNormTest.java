@@ -121,6 +121,21 @@ class FusedGroupNormTest {
     GroupNormKernels.backward(l, x, gamma, beta, mean, rstd, dy, fOrder, dg2, beta.ulike(), true);
     assertThat(fOrder).as("dx in Fortran order").isEqualTo(dx);
     assertThat(dg2).isEqualTo(dg);
+
+    // parameters and statistics that are views or in Fortran order are read and written through copies
+    INDArray gammaColumn = Nd4j.create(DataType.FLOAT, 12, 2).getColumn(1).assign(gamma); // stride 2
+    INDArray gammaRow = Nd4j.create(DataType.FLOAT, 2, 12).getRow(1).assign(gamma); // dense at an offset
+    INDArray meanF = Nd4j.create(DataType.FLOAT, new long[] {2, 4}, 'f');
+    INDArray rstdF = Nd4j.create(DataType.FLOAT, new long[] {2, 4}, 'f');
+    INDArray y = x.ulike();
+    GroupNormKernels.forward(l, x, gammaColumn, beta, y, meanF, rstdF, 1e-5f, true);
+    assertThat(meanF).isEqualTo(mean);
+    assertThat(rstdF).isEqualTo(rstd);
+    INDArray dgF = Nd4j.create(DataType.FLOAT, new long[] {12, 1}, 'f').reshape(12);
+    INDArray dx3 = x.ulike();
+    GroupNormKernels.backward(l, x, gammaRow, beta, meanF, rstdF, dy, dx3, dgF, beta.ulike(), true);
+    assertThat(dx3).isEqualTo(dx);
+    assertThat(dgF).isEqualTo(dg);
   }
 
   private static void compare(String what, INDArray fused, INDArray composed, double bound) {
