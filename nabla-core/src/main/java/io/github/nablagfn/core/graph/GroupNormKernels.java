@@ -6,7 +6,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The loops of {@link FusedGroupNorm}, per sample (samples run in parallel over {@code nabla.threads}), with the
@@ -66,7 +68,7 @@ final class GroupNormKernels {
   /** a = v (C order): written to its buffer when it is dense float32 (no ND4J op), else assigned. */
   private static void write(INDArray a, float[] v) {
     if (!FastKernels.dense(a)) {
-      a.assign(org.nd4j.linalg.factory.Nd4j.createFromArray(v).reshape('c', a.shape()));
+      a.assign(Nd4j.createFromArray(v).reshape('c', a.shape()));
       return;
     }
     FastKernels.bytes(a).asFloatBuffer().put(v);
@@ -94,8 +96,8 @@ final class GroupNormKernels {
     INDArray xd = dense(xa);
     INDArray dyd = dense(dya);
     // the first pass leaves dL/dy in dx and the second reads it back beside x: dx needs its own dense memory
-    INDArray dxd = FastKernels.dense(dxa) && !overlaps(dxa, xd) ? dxa : org.nd4j.linalg.factory.Nd4j.createUninitialized(
-        org.nd4j.linalg.api.buffer.DataType.FLOAT, dxa.shape(), 'c');
+    INDArray dxd =
+        FastKernels.dense(dxa) && !overlaps(dxa, xd) ? dxa : Nd4j.createUninitialized(DataType.FLOAT, dxa.shape(), 'c');
     ByteBuffer x = FastKernels.bytes(xd);
     ByteBuffer dy = FastKernels.bytes(dyd);
     ByteBuffer dx = FastKernels.bytes(dxd);
@@ -389,17 +391,39 @@ final class GroupNormKernels {
     }
   }
 
-  /** One chunk of a channel (NCHW): xh = x̂, t = y = x̂·gamma + beta, d = the upstream gradient. */
-  private static void chunk(ByteBuffer x, ByteBuffer dy, int off, int n, float mu, float r, float gamma, float beta,
-      boolean silu, float[] xh, float[] d, float[] t) {
+  /** xh[i] = x̂ = (x[off + i] − mu)·r for i < n: one chunk of a channel (NCHW). */
+  private static void normalize(ByteBuffer x, int off, int n, float mu, float r, float[] xh) {
     int i = 0;
     for (int up = S.loopBound(n); i < up; i += L) {
-      FloatVector v = FloatVector.fromByteBuffer(S, x, (off + i) * 4, ORDER).sub(mu).mul(r);
-      v.intoArray(xh, i);
-      v.mul(gamma).add(beta).intoArray(t, i);
+      FloatVector.fromByteBuffer(S, x, (off + i) * 4, ORDER).sub(mu).mul(r).intoArray(xh, i);
     }
     for (; i < n; i++) {
       xh[i] = (x.getFloat((off + i) * 4) - mu) * r;
+    }
+  }
+
+  /** xh[c] = x̂ = (x[off + c] − mu[c])·r[c] over one row of channels (channels-last). */
+  private static void normalizeRow(ByteBuffer x, int off, float[] mu, float[] r, float[] xh) {
+    int n = mu.length;
+    int c = 0;
+    for (int up = S.loopBound(n); c < up; c += L) {
+      FloatVector.fromByteBuffer(S, x, (off + c) * 4, ORDER).sub(FloatVector.fromArray(S, mu, c))
+          .mul(FloatVector.fromArray(S, r, c)).intoArray(xh, c);
+    }
+    for (; c < n; c++) {
+      xh[c] = (x.getFloat((off + c) * 4) - mu[c]) * r[c];
+    }
+  }
+
+  /** One chunk of a channel (NCHW): xh = x̂, t = y = x̂·gamma + beta, d = the upstream gradient. */
+  private static void chunk(ByteBuffer x, ByteBuffer dy, int off, int n, float mu, float r, float gamma, float beta,
+      boolean silu, float[] xh, float[] d, float[] t) {
+    normalize(x, off, n, mu, r, xh);
+    int i = 0;
+    for (int up = S.loopBound(n); i < up; i += L) {
+      FloatVector.fromArray(S, xh, i).mul(gamma).add(beta).intoArray(t, i);
+    }
+    for (; i < n; i++) {
       t[i] = xh[i] * gamma + beta;
     }
     upstream(dy, off, n, t, d, silu);
@@ -408,16 +432,14 @@ final class GroupNormKernels {
   /** One row of channels (channels-last): xh, t = y and d as {@link #chunk}, per channel. */
   private static void row(ByteBuffer x, ByteBuffer dy, int off, float[] mu, float[] r, float[] gamma, float[] beta,
       boolean silu, float[] xh, float[] d, float[] t) {
+    normalizeRow(x, off, mu, r, xh);
     int n = mu.length;
     int c = 0;
     for (int up = S.loopBound(n); c < up; c += L) {
-      FloatVector v = FloatVector.fromByteBuffer(S, x, (off + c) * 4, ORDER).sub(FloatVector.fromArray(S, mu, c))
-          .mul(FloatVector.fromArray(S, r, c));
-      v.intoArray(xh, c);
-      v.mul(FloatVector.fromArray(S, gamma, c)).add(FloatVector.fromArray(S, beta, c)).intoArray(t, c);
+      FloatVector.fromArray(S, xh, c).mul(FloatVector.fromArray(S, gamma, c)).add(FloatVector.fromArray(S, beta, c))
+          .intoArray(t, c);
     }
     for (; c < n; c++) {
-      xh[c] = (x.getFloat((off + c) * 4) - mu[c]) * r[c];
       t[c] = xh[c] * gamma[c] + beta[c];
     }
     upstream(dy, off, n, t, d, silu);
@@ -460,14 +482,8 @@ final class GroupNormKernels {
       int n = Math.min(VectorKernels.CHUNK, len - c0);
       int o = off + c0;
       VectorKernels.load(dx, o, d, n);
+      normalize(x, o, n, mu, r, xh);
       int i = 0;
-      for (int up = S.loopBound(n); i < up; i += L) {
-        FloatVector.fromByteBuffer(S, x, (o + i) * 4, ORDER).sub(mu).mul(r).intoArray(xh, i);
-      }
-      for (; i < n; i++) {
-        xh[i] = (x.getFloat((o + i) * 4) - mu) * r;
-      }
-      i = 0;
       for (int up = S.loopBound(n); i < up; i += L) {
         FloatVector.fromArray(S, d, i).mul(gamma).sub(m1).sub(FloatVector.fromArray(S, xh, i).mul(m2)).mul(r)
             .intoByteBuffer(dx, (o + i) * 4, ORDER);
@@ -501,15 +517,8 @@ final class GroupNormKernels {
       float[] m1, float[] m2, float[] xh, float[] d) {
     int n = mu.length;
     VectorKernels.load(dx, off, d, n);
+    normalizeRow(x, off, mu, r, xh);
     int c = 0;
-    for (int up = S.loopBound(n); c < up; c += L) {
-      FloatVector.fromByteBuffer(S, x, (off + c) * 4, ORDER).sub(FloatVector.fromArray(S, mu, c))
-          .mul(FloatVector.fromArray(S, r, c)).intoArray(xh, c);
-    }
-    for (; c < n; c++) {
-      xh[c] = (x.getFloat((off + c) * 4) - mu[c]) * r[c];
-    }
-    c = 0;
     for (int up = S.loopBound(n); c < up; c += L) {
       FloatVector.fromArray(S, d, c).mul(FloatVector.fromArray(S, gamma, c)).sub(FloatVector.fromArray(S, m1, c))
           .sub(FloatVector.fromArray(S, xh, c).mul(FloatVector.fromArray(S, m2, c)))
