@@ -1,7 +1,7 @@
 """PyTorch's sigmoid, sigmoid backward and GroupNorm (32 groups, affine) + SiLU (forward; forward and the
 gradient of x of sum(out * w)) on the sizes of KernelBench (examples), one JSON line each: median and
 best of RUNS calls after WARMUP, in milliseconds, on torch.get_num_threads() threads; and the backward of the U-Net's 3x3 stride-1 convolutions (gradients of
-x, w and b, channels-last as the library's): op conv2d_bp, shape (B, H, W, Ci, Co); and of x alone: op deconv2d."""
+x, w and b, channels-last as the library's): op conv2d_bp, shape (B, H, W, Ci, Co); of x alone: op deconv2d; of w and b alone: op conv2d_bp_weights."""
 import json
 import os
 import sys
@@ -86,10 +86,11 @@ if wanted("group_norm_silu_nhwc"):
                                               (64, 16, 16, 128), (64, 8, 8, 64), (8, 32, 32, 32)]], 8)
 
 
-for b, h, w_, ci, co in [(64, 32, 32, 1, 32), (64, 32, 32, 32, 32), (64, 32, 32, 96, 32), (64, 32, 32, 32, 1),
+for b, h, w_, ci, co in [(64, 32, 32, 1, 32), (64, 32, 32, 32, 32), (64, 32, 32, 96, 32), (64, 32, 32, 64, 64),
+                         (64, 32, 32, 32, 1),
                          (64, 16, 16, 64, 64), (64, 16, 16, 128, 64), (64, 8, 8, 64, 64), (64, 8, 8, 128, 64),
                          (8, 32, 32, 32, 32), (8, 32, 32, 96, 32), (8, 16, 16, 64, 64), (8, 8, 8, 64, 64),
-                         (8, 32, 32, 32, 1)] if wanted("conv2d_bp", "deconv2d") else []:
+                         (8, 32, 32, 32, 1)] if wanted("conv2d_bp", "deconv2d", "conv2d_bp_weights") else []:
     x = torch.randn(b, ci, h, w_).contiguous(memory_format=torch.channels_last)
     weight = torch.randn(co, ci, 3, 3).contiguous(memory_format=torch.channels_last)
     bias = torch.randn(co)
@@ -103,5 +104,13 @@ for b, h, w_, ci, co in [(64, 32, 32, 1, 32), (64, 32, 32, 32, 32), (64, 32, 32,
         return torch.ops.aten.convolution_backward(dy, x, weight, [co], [1, 1], [1, 1], [1, 1], False, [0, 0], 1,
                                                    [True, False, False])
 
-    report("conv2d_bp", (b, h, w_, ci, co), *timed(conv_backward))
-    report("deconv2d", (b, h, w_, ci, co), *timed(input_gradient))
+    def weight_gradient():
+        return torch.ops.aten.convolution_backward(dy, x, weight, [co], [1, 1], [1, 1], [1, 1], False, [0, 0], 1,
+                                                   [False, True, True])
+
+    if wanted("conv2d_bp"):
+        report("conv2d_bp", (b, h, w_, ci, co), *timed(conv_backward))
+    if wanted("deconv2d"):
+        report("deconv2d", (b, h, w_, ci, co), *timed(input_gradient))
+    if wanted("conv2d_bp_weights"):
+        report("conv2d_bp_weights", (b, h, w_, ci, co), *timed(weight_gradient))

@@ -30,9 +30,11 @@ import org.nd4j.linalg.factory.Nd4j;
  * built with the fused op ("java") or with ND4J's composition ("nd4j"). {@code deconv2d} (a frozen
  * convolution's input gradient, as plans run it) runs ND4J's op and the Java kernel on the U-Net's 3×3
  * convolutions; {@code conv2d_bp} (all three gradients) ND4J's op, and the Java kernel where it takes the call
- * (at most 4 output channels). {@code scripts/bench-kernels.sh} runs it beside PyTorch's kernels for the same
+ * (at most 4 output channels); {@code conv2d_bp_weights} the Java kernel for the weight and bias gradients alone (what
+ * plans run where nothing reads the input gradient). {@code scripts/bench-kernels.sh} runs it beside PyTorch's kernels for the same
  * sizes and threads. Arguments: {@code [runs] [warmup]};
- * {@code -Dbench.only=op,...} runs only those ops (sigmoid, sigmoid_bp, conv2d_bp, deconv2d, group_norm_silu,
+ * {@code -Dbench.only=op,...} runs only those ops (sigmoid, sigmoid_bp, conv2d_bp, conv2d_bp_weights, deconv2d,
+ * group_norm_silu,
  * group_norm_silu_nhwc: the U-Net's channels-last GroupNorm with 8 groups).
  */
 public final class KernelBench {
@@ -44,7 +46,7 @@ public final class KernelBench {
    * frozen networks): (B, H, W, Ci, Co), channels-last; the shape reported is that 5-tuple.
    */
   private static final int[][] CONVS = {{64, 32, 32, 1, 32}, {64, 32, 32, 32, 32}, {64, 32, 32, 96, 32},
-      {64, 32, 32, 32, 1}, {64, 16, 16, 64, 64}, {64, 16, 16, 128, 64}, {64, 8, 8, 64, 64}, {64, 8, 8, 128, 64},
+      {64, 32, 32, 64, 64}, {64, 32, 32, 32, 1}, {64, 16, 16, 64, 64}, {64, 16, 16, 128, 64}, {64, 8, 8, 64, 64}, {64, 8, 8, 128, 64},
       {8, 32, 32, 32, 32}, {8, 32, 32, 96, 32}, {8, 16, 16, 64, 64}, {8, 8, 8, 64, 64}, {8, 32, 32, 32, 1}};
   /**
    * The U-Net's GroupNorm+SiLU inputs in the training step (B = 64) and a ∇-DB step's batch (B = 8): (B, H, W, C),
@@ -76,7 +78,8 @@ public final class KernelBench {
       report("sigmoid_bp", shape, "java", time(runs, warmup,
           () -> FastKernels.run("sigmoid_bp", new INDArray[] {x, g}, new INDArray[] {out})));
     }
-    for (int[] conv : wanted("conv2d_bp") || wanted("deconv2d") ? CONVS : new int[0][]) {
+    String weights = FastKernels.WEIGHT_GRADIENT_OP;
+    for (int[] conv : wanted("conv2d_bp") || wanted("deconv2d") || wanted(weights) ? CONVS : new int[0][]) {
       long[] xs = {conv[0], conv[1], conv[2], conv[3]};
       Nd4j.getRandom().setSeed(3);
       INDArray[] in = {Nd4j.randn(DataType.FLOAT, xs), Nd4j.randn(DataType.FLOAT, 3, 3, conv[3], conv[4]),
@@ -91,6 +94,9 @@ public final class KernelBench {
         if (FastKernels.takes("conv2d_bp", in, out, iArgs)) {
           report("conv2d_bp", shape, "java", time(runs, warmup, () -> FastKernels.run("conv2d_bp", in, out, iArgs)));
         }
+      }
+      if (wanted(weights)) {
+        report(weights, shape, "java", time(runs, warmup, () -> FastKernels.run(weights, in, out, iArgs)));
       }
       if (wanted("deconv2d")) {
         INDArray[] t = {in[3], in[1]};

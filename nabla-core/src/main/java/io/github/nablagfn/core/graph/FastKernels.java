@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
  * input gradient of a frozen convolution) runs as ND4J's forward {@code conv2d} with the flipped kernel
  * ({@link TransposedConv}), faster on ND4J at the U-Net's larger sizes; {@code conv2d_bp} of a convolution with at
  * most 4 output channels (a U-Net's output layer) runs the same for its input gradient and Java loops for its
- * weight and bias gradients ({@link NarrowConvBackward}).
+ * weight and bias gradients ({@link NarrowConvBackward}); a {@code conv2d_bp} whose input gradient nothing reads
+ * (a trained first layer) computes only its weight and bias gradients, in Java ({@link ConvWeightGradient}).
  *
  * <p>The fast path needs the module {@code jdk.incubator.vector} ({@code --add-modules jdk.incubator.vector},
  * as {@code bin/nabla} and the tests' JVMs start) on Java 17 to 19, whose Vector API reads direct byte
@@ -87,11 +88,19 @@ public final class FastKernels {
       case "sigmoid_bp" -> JavaKernel.SIGMOID_BACKWARD;
       case "conv2d_bp" -> Boolean.parseBoolean(System.getProperty(CONV_BACKPROP_PROPERTY, "true"))
           ? JavaKernel.NARROW_CONV2D_BACKWARD : null;
+      case WEIGHT_GRADIENT_OP -> Boolean.parseBoolean(System.getProperty(CONV_BACKPROP_PROPERTY, "true"))
+          ? JavaKernel.CONV2D_WEIGHT_GRADIENT : null;
       default -> null;
     };
   }
 
-  /** System property: {@code false} runs ND4J's {@code conv2d_bp} even where the Java kernel takes the call. */
+  /**
+   * The name {@link #run} and {@link #takes} know the weight-gradient kernel by: {@code conv2d_bp}'s inputs and
+   * outputs, its input gradient left as it is (plans run it where nothing reads that gradient).
+   */
+  public static final String WEIGHT_GRADIENT_OP = "conv2d_bp_weights";
+
+  /** System property: {@code false} runs ND4J's {@code conv2d_bp} even where a Java kernel takes the call. */
   public static final String CONV_BACKPROP_PROPERTY = "nabla.javaConvBackprop";
 
   /** System property: {@code false} runs ND4J's {@code deconv2d} even where the Java kernel takes the call. */
@@ -125,12 +134,15 @@ public final class FastKernels {
     JavaKernel k = forOp(opName);
     if (k == null) {
       throw new IllegalArgumentException("no Java kernel for op '" + opName + "' (kernels "
-          + (enabled() ? "on; ops with kernels: sigmoid, sigmoid_bp, deconv2d, conv2d_bp)" : "off)"));
+          + (enabled() ? "on; ops with kernels: sigmoid, sigmoid_bp, deconv2d, conv2d_bp, " + WEIGHT_GRADIENT_OP + ")"
+              : "off)"));
     }
     if (!k.accepts(in, out, iArgs)) {
       throw new IllegalArgumentException("op '" + opName + "': the kernel takes dense float32 arrays in C order"
           + (k == JavaKernel.NARROW_CONV2D_BACKWARD ? " of a stride-1, undilated, channels-last convolution with "
               + "weights (kH, kW, Ci, Co), Co <= " + NarrowConvBackward.MAX_OUTPUT_CHANNELS
+              : k == JavaKernel.CONV2D_WEIGHT_GRADIENT ? " of a stride-1, undilated, channels-last convolution with "
+              + "weights (kH, kW, Ci, Co)"
               : k == JavaKernel.DECONV2D ? " of a stride-1, undilated, channels-last deconv2d without bias, weights "
               + "(kH, kW, oC, iC), at least -D" + TransposedConv.MIN_PIXELS_PROPERTY + " (default "
               + TransposedConv.MIN_PIXELS + ") output pixels" : " of one length"));

@@ -112,6 +112,9 @@ final class GraphPlan {
       PlanRewrites.substituteInputOnlyConvBackprop(s, read);
       s.liveIn = s.valueIn();
       s.kernel(FastKernels.forOp(s.opName()));
+      if (s.kernel != null && PlanRewrites.weightOnlyConvBackprop(s, read)) {
+        s.kernel(JavaKernel.CONV2D_WEIGHT_GRADIENT);
+      }
     }
     opOutput = new boolean[slot.size()];
     for (PlanStep s : steps) {

@@ -63,6 +63,22 @@ enum JavaKernel {
     boolean accepts(INDArray[] in, INDArray[] out, long[] iArgs) {
       return NarrowConvBackward.accepts(in, out, iArgs);
     }
+  },
+  /**
+   * conv2d_bp of a stride-1 channels-last convolution whose input gradient nothing reads: inputs (x, w[, b],
+   * dL/dy), outputs (dL/dx, left as it is, dL/dw[, dL/db]) ({@link ConvWeightGradient}); chosen by the plan
+   * ({@link PlanRewrites#weightOnlyConvBackprop}), not by op name.
+   */
+  CONV2D_WEIGHT_GRADIENT {
+    @Override
+    void run(INDArray[] in, INDArray[] out, long[] iArgs) {
+      ConvWeightGradient.run(in, out, iArgs, threads());
+    }
+
+    @Override
+    boolean accepts(INDArray[] in, INDArray[] out, long[] iArgs) {
+      return ConvWeightGradient.accepts(in, out, iArgs);
+    }
   };
 
   /** Computes the op's outputs from its inputs and its integer arguments. */

@@ -2,8 +2,6 @@ package io.github.nablagfn.core.graph;
 
 import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
-import java.nio.FloatBuffer;
-import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -40,79 +38,62 @@ final class NarrowConvBackward {
    * weights (kH, kW, Ci, Co), padding at most kernel − 1); Co ≤ {@link #MAX_OUTPUT_CHANNELS}.
    */
   static boolean accepts(INDArray[] in, INDArray[] out, long[] a) {
+    TransposedConv.Geometry g = geometry(in, out, a);
+    return g != null && g.co() <= MAX_OUTPUT_CHANNELS;
+  }
+
+  /**
+   * The convolution's geometry when inputs (x, w[, b], dy) and outputs (dx, dw[, db]) are all dense float32 of
+   * consistent shapes and the arguments meet {@link TransposedConv#geometry}'s conditions; null otherwise.
+   */
+  static TransposedConv.Geometry geometry(INDArray[] in, INDArray[] out, long[] a) {
     if ((in.length != 3 && in.length != 4) || out.length != in.length - 1 || a == null || a.length < 10) {
-      return false;
+      return null;
     }
     if (!FastKernels.allDense(in) || !FastKernels.allDense(out) || !TransposedConv.supportedArguments(a)) {
-      return false;
+      return null;
     }
     TransposedConv.Geometry g = TransposedConv.geometry(in[0], in[1], in[in.length - 1], a);
-    return g != null && g.co() <= MAX_OUTPUT_CHANNELS && out[0].equalShapes(in[0]) && out[1].equalShapes(in[1])
+    boolean consistent = g != null && out[0].equalShapes(in[0]) && out[1].equalShapes(in[1])
         && (in.length == 3 || (in[2].length() == g.co() && out[2].length() == g.co()));
+    return consistent ? g : null;
   }
 
   static void run(INDArray[] in, INDArray[] out, long[] a, int threads) {
     INDArray dyArr = in[in.length - 1];
-    TransposedConv.Geometry g = TransposedConv.geometry(in[0], in[1], dyArr, a);
+    TransposedConv.Geometry g = geometry(in, out, a);
     if (g == null) {
       throw new IllegalArgumentException("conv2d_bp: shapes or arguments the Java kernel does not take");
     }
     TransposedConv.inputGradient(dyArr, in[1], g, out[0]);
-    ByteBuffer x = FastKernels.bytes(in[0]);
     ByteBuffer dy = FastKernels.bytes(dyArr);
-    ByteBuffer dw = FastKernels.bytes(out[1]);
-    int taps = g.kh() * g.kw();
-    long work = (long) g.batch() * g.ho() * g.wo() * g.ci() * g.co() * taps;
-    FastKernels.parallel(taps, threads, (from, to) -> weightGradient(x, dy, dw, g, from, to),
-        work < (1 << 20) ? Integer.MAX_VALUE : 2, 1);
+    weightGradient(FastKernels.bytes(in[0]), dy, FastKernels.bytes(out[1]), g, threads);
     if (in.length == 4) {
-      biasGradient(dy, FastKernels.bytes(out[2]), g);
+      ConvWeightGradient.biasGradient(dy, FastKernels.bytes(out[2]), g);
     }
     Reference.reachabilityFence(in);
     Reference.reachabilityFence(out);
   }
 
-  /**
-   * dW for taps [from, to) (tap = kh·kW + kw). Rows outermost, on heap copies (the Vector API reads heap arrays
-   * several times faster than direct buffers in JDK 17): per output row, the row of dy, and the kH rows of x it
-   * meets in a ring of kH row buffers (each row of x is copied once per image).
-   */
+  /** dW vectorised over the input channels, taps split over threads. */
+  static void weightGradient(ByteBuffer x, ByteBuffer dy, ByteBuffer dw, TransposedConv.Geometry g, int threads) {
+    int taps = g.kh() * g.kw();
+    long work = (long) g.batch() * g.ho() * g.wo() * g.ci() * g.co() * taps;
+    FastKernels.parallel(taps, threads, (from, to) -> weightGradient(x, dy, dw, g, from, to),
+        work < (1 << 20) ? Integer.MAX_VALUE : 2, 1);
+  }
+
+  /** dW for taps [from, to) (tap = kh·kW + kw), rows walked by {@link ConvWeightGradient#walkRows}. */
   private static void weightGradient(ByteBuffer x, ByteBuffer dy, ByteBuffer dw, TransposedConv.Geometry g, int from,
       int to) {
     int ci = g.ci();
     int co = g.co();
-    FloatBuffer xf = x.asFloatBuffer();
-    FloatBuffer dyf = dy.asFloatBuffer();
-    int rowLength = g.w() * ci;
-    float[][] ring = new float[g.kh()][rowLength];
-    int[] ringRow = new int[g.kh()];
-    float[] dyRow = new float[g.wo() * co];
     float[] acc = new float[(to - from) * co * ci]; // [tap − from][co][ci]
-    for (int b = 0; b < g.batch(); b++) {
-      Arrays.fill(ringRow, -1);
-      for (int oh = 0; oh < g.ho(); oh++) {
-        dyf.get((b * g.ho() + oh) * g.wo() * co, dyRow, 0, dyRow.length);
-        for (int tap = from; tap < to; tap++) {
-          int kh = tap / g.kw();
-          int kw = tap % g.kw();
-          int ih = oh + kh - g.ph();
-          int owFrom = Math.max(0, g.pw() - kw);
-          int owTo = Math.min(g.wo(), g.w() + g.pw() - kw);
-          if (ih < 0 || ih >= g.h() || owFrom >= owTo) {
-            continue;
-          }
-          int slot = ih % g.kh();
-          if (ringRow[slot] != ih) {
-            xf.get((b * g.h() + ih) * rowLength, ring[slot], 0, rowLength);
-            ringRow[slot] = ih;
-          }
-          int xAt = (kw - g.pw()) * ci; // x at output column ow: xAt + ow·Ci
-          for (int o = 0; o < co; o++) {
-            accumulateRow(ring[slot], dyRow, acc, ((tap - from) * co + o) * ci, xAt, o, ci, co, owFrom, owTo);
-          }
-        }
+    ConvWeightGradient.walkRows(x, dy, g, from, to, 1, (tap, xRow, dyRow, xAt, owFrom, owTo) -> {
+      for (int o = 0; o < co; o++) {
+        accumulateRow(xRow, dyRow, acc, ((tap - from) * co + o) * ci, xAt, o, ci, co, owFrom, owTo);
       }
-    }
+    });
     for (int tap = from; tap < to; tap++) {
       for (int c = 0; c < ci; c++) {
         for (int o = 0; o < co; o++) {
@@ -151,19 +132,6 @@ final class NarrowConvBackward {
         a = Math.fma(x[xAt + ow * ci + c], dy[dyAt + ow * co], a);
       }
       acc[at + c] = a;
-    }
-  }
-
-  /** db[co] = Σ dy[·, co] in pixel order (on the calling thread: B·Ho·Wo·Co additions). */
-  private static void biasGradient(ByteBuffer dy, ByteBuffer db, TransposedConv.Geometry g) {
-    int co = g.co();
-    int pixels = g.batch() * g.ho() * g.wo();
-    for (int o = 0; o < co; o++) {
-      float s = 0f;
-      for (int p = 0; p < pixels; p++) {
-        s += dy.getFloat((p * co + o) * 4);
-      }
-      db.putFloat(o * 4, s);
     }
   }
 }

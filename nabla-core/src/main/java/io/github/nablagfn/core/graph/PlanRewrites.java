@@ -11,7 +11,8 @@ import org.nd4j.linalg.api.shape.LongShapeDescriptor;
 /**
  * Where a {@link GraphPlan} departs from the graph's ops to do the same with less (each checked against
  * SameDiff's own run in {@code GraphPlanTest}): arrays read only for their shapes, {@code conv2d_bp} as
- * {@code deconv2d} when only its input gradient is read, {@code add_bp} of equal shapes as aliases, and
+ * {@code deconv2d} when only its input gradient is read (and its weight gradient alone, by a Java kernel,
+ * when only that is read), {@code add_bp} of equal shapes as aliases, and
  * reshapes of contiguous op outputs as views.
  */
 final class PlanRewrites {
@@ -75,6 +76,28 @@ final class PlanRewrites {
     DynamicCustomOp deconv = DynamicCustomOp.builder("deconv2d")
         .addIntegerArguments(Arrays.stream(i).mapToInt(Math::toIntExact).toArray()).build();
     s.substitute(deconv, new int[] {s.in[s.in.length - 1], s.in[1]}, new int[] {s.out[0]});
+  }
+
+  /**
+   * Whether {@code s} is a {@code conv2d_bp} of stride 1 without dilation whose input gradient nothing reads but
+   * whose weight gradient something does (a trained first layer fed by a placeholder): ND4J's op computes the input
+   * gradient anyway, {@link JavaKernel#CONV2D_WEIGHT_GRADIENT} only the weight and bias gradients.
+   */
+  static boolean weightOnlyConvBackprop(PlanStep s, Set<Integer> read) {
+    if (s.substitute != null || !"conv2d_bp".equals(s.df.opName()) || !(s.df instanceof DynamicCustomOp c)
+        || read.contains(s.out[0])) {
+      return false;
+    }
+    long[] i = c.iArgs();
+    if (i.length < 9 || i[2] != 1 || i[3] != 1 || i[6] != 1 || i[7] != 1) {
+      return false;
+    }
+    for (int k = 1; k < s.out.length; k++) {
+      if (read.contains(s.out[k])) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
