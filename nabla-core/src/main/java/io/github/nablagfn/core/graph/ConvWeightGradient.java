@@ -63,7 +63,8 @@ final class ConvWeightGradient {
   }
 
   /** dW vectorised over the output channels, units (tap, pair of input channels) split over threads. */
-  static void weightGradient(ByteBuffer x, ByteBuffer dy, ByteBuffer dw, TransposedConv.Geometry g, int threads) {
+  private static void weightGradient(ByteBuffer x, ByteBuffer dy, ByteBuffer dw, TransposedConv.Geometry g,
+      int threads) {
     int units = g.kh() * g.kw() * ((g.ci() + PAIR - 1) / PAIR);
     long work = (long) g.batch() * g.ho() * g.wo() * g.ci() * g.co() * g.kh() * g.kw();
     FastKernels.parallel(units, threads, (from, to) -> units(x, dy, dw, g, from, to),

@@ -11,8 +11,9 @@
  * read only for their shapes are freed after their last value read ({@code -Dnabla.shapeOnlyReads=false}
  * keeps them). With the Vector API available ({@code --add-modules jdk.incubator.vector}, Java 17–19), a plan
  * runs Java kernels ({@code FastKernels}) for {@code sigmoid}, {@code sigmoid_bp} and the {@code conv2d_bp} of
- * convolutions with at most 4 output channels ({@code NarrowConvBackward}; {@code -Dnabla.javaConvBackprop=false}
- * keeps ND4J's), and building blocks emit
+ * convolutions with at most 4 output channels ({@code NarrowConvBackward}), the weight and bias gradients alone of a
+ * {@code conv2d_bp} whose input gradient nothing reads (a trained first layer: {@code ConvWeightGradient};
+ * {@code -Dnabla.javaConvBackprop=false} keeps ND4J's op for both), and building blocks emit
  * {@code FusedGroupNorm} (GroupNorm + affine + SiLU and its gradient as single ops); the kernels use only
  * exactly rounded arithmetic, so they give the same bits in every JIT state and on any thread count. With or
  * without it, those deconv2d run as a forward {@code conv2d} with the flipped kernel, faster in ND4J at the
