@@ -11,9 +11,10 @@ import org.nd4j.linalg.api.shape.LongShapeDescriptor;
 /**
  * Where a {@link GraphPlan} departs from the graph's ops to do the same with less (each checked against
  * SameDiff's own run in {@code GraphPlanTest}): arrays read only for their shapes, {@code conv2d_bp} as
- * {@code deconv2d} when only its input gradient is read (and its weight gradient alone, by a Java kernel,
- * when only that is read), {@code add_bp} of equal shapes as aliases, and
- * reshapes of contiguous op outputs as views.
+ * {@code deconv2d} when only its input gradient is read, {@code add_bp} of equal shapes as aliases, and
+ * reshapes of contiguous op outputs as views; and, checked against exact gradients in
+ * {@code ConvWeightGradientTest}, {@code conv2d_bp} as its weight and bias gradients alone (a Java kernel) when
+ * its input gradient is not read.
  */
 final class PlanRewrites {
   private PlanRewrites() {}
@@ -79,7 +80,8 @@ final class PlanRewrites {
   }
 
   /**
-   * Whether {@code s} is a {@code conv2d_bp} of stride 1 without dilation whose input gradient nothing reads but
+   * Whether {@code s} is a {@code conv2d_bp} the kernel takes (stride 1, undilated, channels-last: {@link
+   * TransposedConv#supportedArguments}) whose input gradient nothing reads but
    * whose weight gradient something does (a trained first layer fed by a placeholder): ND4J's op computes the input
    * gradient anyway, {@link JavaKernel#CONV2D_WEIGHT_GRADIENT} only the weight and bias gradients.
    */
@@ -88,9 +90,8 @@ final class PlanRewrites {
         || read.contains(s.out[0])) {
       return false;
     }
-    long[] i = c.iArgs();
-    if (i.length < 9 || i[2] != 1 || i[3] != 1 || i[6] != 1 || i[7] != 1) {
-      return false;
+    if (!TransposedConv.supportedArguments(c.iArgs())) {
+      return false; // the kernel's own conditions on the arguments (it checks the arrays when it runs)
     }
     for (int k = 1; k < s.out.length; k++) {
       if (read.contains(s.out[k])) {
